@@ -1,0 +1,105 @@
+//! `draft create`: propose a change as a new draft.
+
+use super::Context;
+use super::output::{Report, Style};
+use crate::domain::duration::Ttl;
+use crate::error::{Code, Error, Result};
+use crate::service::{CreateRequest, Created};
+use crate::yaml::MAX_DOCUMENT_BYTES;
+use serde_json::{Map, Value};
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+
+/// Create a draft: `draft create endpoint --name N --provider P --target-url U`, or `draft create --file F` (`-` reads stdin).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The draft type; only `endpoint` can be created in V1.
+    #[arg(value_name = "TYPE", required_unless_present = "file", conflicts_with = "file")]
+    draft_type: Option<String>,
+    /// A proposal file with `type:`, `proposed_spec:` and optionally `ttl:` (`-` for stdin).
+    #[arg(long, value_name = "F")]
+    file: Option<PathBuf>,
+    /// Endpoint name; becomes endpoints/<name>.yaml.
+    #[arg(long, conflicts_with = "file")]
+    name: Option<String>,
+    /// Provider: stripe, github, gitlab, shopify, slack, twilio, sendgrid, pagerduty or generic.
+    #[arg(long, conflicts_with = "file")]
+    provider: Option<String>,
+    /// Where events are delivered: a public https URL.
+    #[arg(long, conflicts_with = "file")]
+    target_url: Option<String>,
+    /// A reference to the signing secret (vault://, aws-sm://, gcp-sm://, azure-kv://, op://, env://), never the secret.
+    #[arg(long, conflicts_with = "file")]
+    secret_ref: Option<String>,
+    #[arg(long, conflicts_with = "file")]
+    description: Option<String>,
+    /// Event names, comma-separated.
+    #[arg(long, value_delimiter = ',', conflicts_with = "file")]
+    events: Option<Vec<String>>,
+    /// How long the draft stays open, like 12h or 7d (default: the repo's ttl).
+    #[arg(long)]
+    ttl: Option<String>,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
+    let mut request = match &args.file {
+        Some(path) => CreateRequest::from_proposal(&read_proposal(path)?)?,
+        None => CreateRequest {
+            draft_type: args.draft_type.clone().unwrap_or_default(),
+            proposed_spec: Some(spec_from_flags(args)),
+            ttl: None,
+        },
+    };
+    if let Some(ttl) = &args.ttl {
+        Ttl::parse(ttl).map_err(|e| Error::new(Code::InvalidSpec, format!("--ttl: {e}")))?;
+        request.ttl = Some(ttl.clone());
+    }
+    let created = ctx.service()?.create(&request)?;
+    ctx.print(&created)?;
+    Ok(0)
+}
+
+fn spec_from_flags(args: &Args) -> Value {
+    let mut spec = Map::new();
+    let fields = [
+        ("name", &args.name),
+        ("provider", &args.provider),
+        ("target_url", &args.target_url),
+        ("secret_ref", &args.secret_ref),
+        ("description", &args.description),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            spec.insert(key.into(), value.clone().into());
+        }
+    }
+    if let Some(events) = &args.events {
+        spec.insert("events".into(), events.iter().map(|e| Value::from(e.trim())).collect());
+    }
+    Value::Object(spec)
+}
+
+/// Reads a proposal, refusing to read more than the size limit.
+fn read_proposal(path: &PathBuf) -> Result<Vec<u8>> {
+    let cannot = |e: io::Error| {
+        Error::new(Code::NotFound, format!("cannot read proposal {}: {e}", path.display()))
+            .with_hint("pass a readable file, or - for stdin")
+    };
+    let reader: Box<dyn Read> = if path.as_os_str() == "-" {
+        Box::new(io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(cannot)?)
+    };
+    let mut bytes = Vec::new();
+    reader.take(MAX_DOCUMENT_BYTES as u64 + 1).read_to_end(&mut bytes).map_err(cannot)?;
+    Ok(bytes)
+}
+
+impl Report for Created {
+    fn human(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        writeln!(out, "{} draft {}", style.green("Created"), style.bold(&self.id))?;
+        writeln!(out, "  file:   {} (commit {})", self.path, &self.commit[..12])?;
+        writeln!(out, "  review: draft show {}", &self.id[..8])?;
+        writeln!(out, "A person must apply it; agents cannot.")
+    }
+}

@@ -1,0 +1,95 @@
+//! The `draft` command line: one file per subcommand, each with its documented
+//! `Args` and one `run`. Commands call the service layer and print a report;
+//! no rule lives here.
+
+mod create;
+mod demo;
+mod discard;
+mod init;
+mod list;
+pub mod output;
+mod show;
+mod validate;
+
+use crate::error::{Error, Result};
+use crate::service::{CallerEnv, Service};
+use clap::{Parser, Subcommand};
+use output::Output;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Agents propose infrastructure changes as drafts; people review and apply them.
+#[derive(Debug, Parser)]
+#[command(name = "draft", version, about, long_about = None)]
+pub struct Cli {
+    /// The infrastructure repo (default: the repo containing the current directory).
+    #[arg(long, global = true, value_name = "PATH")]
+    repo: Option<PathBuf>,
+    /// Print one JSON document on stdout instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Init(init::Args),
+    Create(create::Args),
+    List(list::Args),
+    Show(show::Args),
+    Validate(validate::Args),
+    Discard(discard::Args),
+    Demo(demo::Args),
+}
+
+/// What every command gets: where the repo is and how to print.
+pub struct Context {
+    repo: Option<PathBuf>,
+    output: Output,
+}
+
+impl Context {
+    fn service(&self) -> Result<Service> {
+        Service::open(self.repo.as_deref(), CallerEnv::from_process())
+    }
+
+    /// Prints a report; a failure to write stdout is an internal error.
+    fn print(&self, report: &impl output::Report) -> Result<()> {
+        self.output.print(report).map_err(|e| Error::internal(format!("cannot write output: {e}")))
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let ctx = Context { repo: cli.repo, output: Output::new(cli.json) };
+    let result = match &cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Create(args) => create::run(&ctx, args),
+        Command::List(args) => list::run(&ctx, args),
+        Command::Show(args) => show::run(&ctx, args),
+        Command::Validate(args) => validate::run(&ctx, args),
+        Command::Discard(args) => discard::run(&ctx, args),
+        Command::Demo(args) => demo::run(&ctx, args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            ctx.output.error(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Human-friendly relative time: `in 6d`, `3h ago`.
+fn relative(when: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = (when - now).num_seconds();
+    let abs = secs.unsigned_abs();
+    let amount = match abs {
+        0..60 => format!("{abs}s"),
+        60..3600 => format!("{}m", abs / 60),
+        3600..86_400 => format!("{}h", abs / 3600),
+        _ => format!("{}d", abs / 86_400),
+    };
+    if secs >= 0 { format!("in {amount}") } else { format!("{amount} ago") }
+}

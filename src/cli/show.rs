@@ -1,0 +1,120 @@
+//! `draft show`: everything a reviewer needs to decide on one draft.
+
+use super::output::{Report, Style};
+use super::{Context, relative};
+use crate::error::Result;
+use crate::service::Shown;
+use chrono::Utc;
+use serde::Serialize;
+use serde_json::Value;
+use std::io::{self, Write};
+
+/// Show a draft: metadata, proposed spec, spec digest, evidence, and the diff against main.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Draft id, or any unique prefix of it.
+    id: String,
+    /// Leave out the diff.
+    #[arg(long)]
+    no_diff: bool,
+}
+
+#[derive(Serialize)]
+#[serde(transparent)]
+struct ShowReport {
+    json: Value,
+    #[serde(skip)]
+    shown: Shown,
+    #[serde(skip)]
+    no_diff: bool,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
+    let shown = ctx.service()?.show(&args.id)?;
+    let mut json = shown.view.to_json(36);
+    let object = json.as_object_mut().expect("a draft is a mapping");
+    object.insert("spec_digest".into(), shown.spec_digest.clone().into());
+    object.insert("resource".into(), shown.resource.clone().into());
+    if !args.no_diff {
+        object.insert("diff".into(), shown.diff.clone().into());
+    }
+    ctx.print(&ShowReport { json, shown, no_diff: args.no_diff })?;
+    Ok(0)
+}
+
+impl Report for ShowReport {
+    fn human(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let view = &self.shown.view;
+        let d = &view.draft;
+        let now = Utc::now();
+        writeln!(out, "{} {}", style.bold("draft"), style.bold(&view.id.to_string()))?;
+        let field = |out: &mut dyn Write, k: &str, v: &str| writeln!(out, "  {k:<12} {v}");
+        field(out, "type", d.draft_type.as_str())?;
+        field(out, "status", &view.state.to_string())?;
+        field(out, "tenant", &d.tenant)?;
+        field(out, "created by", &d.created_by)?;
+        field(out, "created at", &format!("{} ({})", d.created_at.to_rfc3339(), relative(d.created_at, now)))?;
+        field(out, "expires at", &format!("{} ({})", d.expires_at.to_rfc3339(), relative(d.expires_at, now)))?;
+        if let Some(by) = &d.applied_by {
+            field(out, "applied by", &format!("{by} at {}", d.applied_at.map(|t| t.to_rfc3339()).unwrap_or_default()))?;
+            field(out, "applied in", d.applied_commit.as_deref().unwrap_or("?"))?;
+        }
+        if let Some(by) = &d.discarded_by {
+            field(
+                out,
+                "discarded by",
+                &format!("{by} at {}", d.discarded_at.map(|t| t.to_rfc3339()).unwrap_or_default()),
+            )?;
+            if let Some(reason) = &d.reason {
+                field(out, "reason", reason)?;
+            }
+        }
+        let change = match (view.change, &self.shown.resource) {
+            (Some(change), Some(resource)) => format!("{} {resource}", change.as_str()),
+            (Some(change), None) => change.as_str().to_string(),
+            _ => "-".to_string(),
+        };
+        field(out, "change", &change)?;
+        field(out, "base", d.base.as_deref().unwrap_or("none (no such file on main when proposed)"))?;
+        field(out, "evidence", &format!("{:?}", view.evidence).to_lowercase())?;
+        field(out, "spec digest", self.shown.spec_digest.as_deref().unwrap_or("-"))?;
+        writeln!(out)?;
+        writeln!(out, "{}", style.bold("proposed spec:"))?;
+        match &d.proposed_spec {
+            Some(spec) => {
+                for line in crate::yaml::render(spec).lines() {
+                    writeln!(out, "  {line}")?;
+                }
+            }
+            None => writeln!(out, "  (none)")?,
+        }
+        if self.no_diff {
+            return Ok(());
+        }
+        writeln!(out)?;
+        match &self.shown.diff {
+            Some(diff) if diff.is_empty() => {
+                writeln!(out, "{}", style.dim("no change: main already has exactly this file"))
+            }
+            Some(diff) => {
+                writeln!(out, "{}", style.bold("diff against main (what apply would write):"))?;
+                for line in diff.lines() {
+                    let painted = if line.starts_with("+++") || line.starts_with("---") {
+                        style.bold(line)
+                    } else if line.starts_with('+') {
+                        style.green(line)
+                    } else if line.starts_with('-') {
+                        style.red(line)
+                    } else if line.starts_with("@@") {
+                        style.cyan(line)
+                    } else {
+                        line.to_string()
+                    };
+                    writeln!(out, "{painted}")?;
+                }
+                Ok(())
+            }
+            None => writeln!(out, "{}", style.dim("no diff: the proposed spec is not a valid endpoint")),
+        }
+    }
+}

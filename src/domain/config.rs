@@ -1,0 +1,106 @@
+//! `.zen/config.yaml`: the repo's settings, kept on main so they are reviewed
+//! like any other change.
+
+use crate::domain::duration::Ttl;
+use crate::domain::spec::BUILTIN_PROVIDERS;
+use serde::{Deserialize, Serialize};
+
+pub const CONFIG_PATH: &str = ".zen/config.yaml";
+pub const ALLOWED_SIGNERS_PATH: &str = ".zen/allowed_signers";
+pub const DEFAULT_TENANT: &str = "default";
+pub const DEFAULT_TTL: &str = "7d";
+pub const DEFAULT_DRAFTS_BRANCH: &str = "drafts";
+pub const DEFAULT_GC_MAX_PER_RUN: u32 = 100;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Tenant that owns this repo.
+    pub tenant: String,
+    pub main_branch: String,
+    #[serde(default = "default_drafts_branch")]
+    pub drafts_branch: String,
+    /// Default draft lifetime.
+    #[serde(default = "default_ttl")]
+    pub ttl: String,
+    /// Narrows the built-in provider list; absent means all built-ins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub providers: Option<Vec<String>>,
+    #[serde(default = "default_gc_max")]
+    pub gc_max_per_run: u32,
+    /// Hosts to which plain `http://` targets are allowed (never private ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_http_hosts: Vec<String>,
+}
+
+fn default_drafts_branch() -> String {
+    DEFAULT_DRAFTS_BRANCH.to_string()
+}
+
+fn default_ttl() -> String {
+    DEFAULT_TTL.to_string()
+}
+
+fn default_gc_max() -> u32 {
+    DEFAULT_GC_MAX_PER_RUN
+}
+
+impl Config {
+    pub fn new(tenant: &str, main_branch: &str, ttl: Ttl) -> Config {
+        Config {
+            tenant: tenant.to_string(),
+            main_branch: main_branch.to_string(),
+            drafts_branch: default_drafts_branch(),
+            ttl: ttl.to_string(),
+            providers: None,
+            gc_max_per_run: DEFAULT_GC_MAX_PER_RUN,
+            allow_http_hosts: Vec::new(),
+        }
+    }
+
+    /// Checks what serde cannot: that the values make sense together.
+    pub fn validate(&self) -> Result<(), String> {
+        check_tenant(&self.tenant)?;
+        for (what, branch) in [("main_branch", &self.main_branch), ("drafts_branch", &self.drafts_branch)] {
+            if git2::Branch::name_is_valid(branch) != Ok(true) {
+                return Err(format!("{what} is not a valid branch name"));
+            }
+        }
+        if self.main_branch == self.drafts_branch {
+            return Err("main_branch and drafts_branch must differ".to_string());
+        }
+        Ttl::parse(&self.ttl).map_err(|e| format!("ttl: {e}"))?;
+        if let Some(providers) = &self.providers
+            && let Some(unknown) = providers.iter().find(|p| !BUILTIN_PROVIDERS.contains(&p.as_str()))
+        {
+            return Err(format!(
+                "providers lists {unknown:?}, which is not a built-in provider ({})",
+                BUILTIN_PROVIDERS.join(", ")
+            ));
+        }
+        if self.gc_max_per_run == 0 {
+            return Err("gc_max_per_run must be at least 1".to_string());
+        }
+        Ok(())
+    }
+
+    pub fn default_ttl(&self) -> Ttl {
+        Ttl::parse(&self.ttl).expect("validated when the config was read")
+    }
+
+    /// The providers this repo accepts.
+    pub fn providers(&self) -> Vec<&str> {
+        match &self.providers {
+            Some(list) => list.iter().map(String::as_str).collect(),
+            None => BUILTIN_PROVIDERS.to_vec(),
+        }
+    }
+}
+
+/// Tenants appear in files and filters; keep them one plain token.
+pub fn check_tenant(tenant: &str) -> Result<(), String> {
+    let ok = !tenant.is_empty()
+        && tenant.len() <= 64
+        && tenant.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    if ok { Ok(()) } else { Err(format!("tenant {tenant:?} must be 1-64 letters, digits, '.', '_' or '-'")) }
+}

@@ -1,0 +1,80 @@
+//! Draft lifetimes written the way people say them: `90s`, `30m`, `12h`, `7d`, `2w`.
+
+use std::fmt;
+
+/// Longest lifetime a draft may ask for; a proposal nobody reviewed in a year
+/// is stale.
+const MAX_SECONDS: i64 = 366 * 24 * 3600;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ttl {
+    seconds: i64,
+}
+
+impl Ttl {
+    pub fn parse(text: &str) -> Result<Ttl, String> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (digits, unit) = text.split_at(split);
+        let usage = || format!("invalid duration {text:?}: use a number and a unit, like 90s, 30m, 12h, 7d or 2w");
+        let amount: i64 = digits.parse().map_err(|_| usage())?;
+        let scale = match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            "w" => 7 * 86_400,
+            _ => return Err(usage()),
+        };
+        let seconds = amount.checked_mul(scale).filter(|s| (1..=MAX_SECONDS).contains(s));
+        match seconds {
+            Some(seconds) => Ok(Ttl { seconds }),
+            None => Err(format!("invalid duration {text:?}: it must be between 1s and 366d")),
+        }
+    }
+
+    pub fn as_chrono(self) -> chrono::Duration {
+        chrono::Duration::seconds(self.seconds)
+    }
+}
+
+impl fmt::Display for Ttl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let units = [(86_400, "d"), (3600, "h"), (60, "m")];
+        for (scale, unit) in units {
+            if self.seconds % scale == 0 {
+                return write!(f, "{}{unit}", self.seconds / scale);
+            }
+        }
+        write!(f, "{}s", self.seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_unit() {
+        assert_eq!(Ttl::parse("90s").unwrap().as_chrono().num_seconds(), 90);
+        assert_eq!(Ttl::parse("30m").unwrap().as_chrono().num_seconds(), 1800);
+        assert_eq!(Ttl::parse("12h").unwrap().as_chrono().num_seconds(), 43_200);
+        assert_eq!(Ttl::parse("7d").unwrap().as_chrono().num_seconds(), 604_800);
+        assert_eq!(Ttl::parse("2w").unwrap().as_chrono().num_seconds(), 1_209_600);
+    }
+
+    #[test]
+    fn refuses_nonsense() {
+        for bad in ["", "7", "d", "-1d", "0s", "1y", "7 d", "1.5h", "9999999999999999999d", "367d"] {
+            assert!(Ttl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn displays_in_the_largest_whole_unit() {
+        assert_eq!(Ttl::parse("168h").unwrap().to_string(), "7d");
+        assert_eq!(Ttl::parse("90s").unwrap().to_string(), "90s");
+        assert_eq!(Ttl::parse("2w").unwrap().to_string(), "14d");
+        assert_eq!(Ttl::parse("3d").unwrap().to_string(), "3d");
+    }
+}

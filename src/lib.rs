@@ -1,0 +1,12 @@
+//! zen-draft: a human gate between AI agents and production infrastructure.
+//!
+//! Agents propose changes as drafts on a `drafts` branch; people review them
+//! and only a person can apply one to `main`. See the README for the tour and
+//! SPEC.md for the contract.
+
+pub mod cli;
+pub mod domain;
+pub mod error;
+pub mod service;
+pub mod store;
+pub mod yaml;

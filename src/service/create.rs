@@ -1,0 +1,176 @@
+//! `draft create`: check a proposal, then commit one new draft file on the
+//! drafts branch. A proposal that fails a creation check is never written: no
+//! object, no commit.
+
+use super::{Layout, Service};
+use crate::domain::checks::check_endpoint_spec;
+use crate::domain::draft::{DRAFT_VERSION, Draft, DraftType, Proposal, Status};
+use crate::domain::draft_id::DraftId;
+use crate::domain::duration::Ttl;
+use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
+use crate::error::{Check, Code, Error, Result};
+use crate::store::{RefUpdate, refs::retry_on_race};
+use crate::yaml;
+use serde::Serialize;
+use serde_json::Value;
+
+/// A request to create a draft, from flags or from a proposal file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateRequest {
+    pub draft_type: String,
+    pub proposed_spec: Option<Value>,
+    pub ttl: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Created {
+    pub id: String,
+    pub path: String,
+    pub commit: String,
+}
+
+impl CreateRequest {
+    /// Parses a proposal file (`type`, `proposed_spec`, optional `ttl`).
+    pub fn from_proposal(bytes: &[u8]) -> Result<CreateRequest> {
+        let proposal: Proposal = yaml::parse(bytes).map_err(|e| {
+            Error::new(Code::InvalidDraft, format!("the proposal cannot be read: {e}")).with_hint(
+                "a proposal has `type: endpoint`, `proposed_spec:` with the endpoint fields, and optionally `ttl:`",
+            )
+        })?;
+        Ok(CreateRequest { draft_type: proposal.draft_type, proposed_spec: proposal.proposed_spec, ttl: proposal.ttl })
+    }
+
+    pub fn endpoint(spec: Value, ttl: Option<String>) -> CreateRequest {
+        CreateRequest { draft_type: DraftType::Endpoint.as_str().into(), proposed_spec: Some(spec), ttl }
+    }
+}
+
+impl Service {
+    pub fn create(&self, request: &CreateRequest) -> Result<Created> {
+        let actor = self.env.identity.require_actor()?;
+        let layout = self.layout()?;
+        let config = &layout.config;
+        let draft_type = match DraftType::parse(&request.draft_type) {
+            Some(t) if t.is_supported() => t,
+            Some(t) => {
+                return Err(Error::new(
+                    Code::TypeNotCreatable,
+                    format!("{t} drafts cannot be created yet: {t} drafts arrive in V1.1"),
+                )
+                .with_hint("only `endpoint` drafts can be created in V1"));
+            }
+            None => {
+                return Err(Error::new(Code::TypeNotCreatable, "unknown draft type").with_hint(
+                    "the types are endpoint, route, policy, target and source; only endpoint can be created in V1",
+                ));
+            }
+        };
+        let ttl = match &request.ttl {
+            Some(text) => Ttl::parse(text).map_err(|e| Error::new(Code::InvalidSpec, format!("ttl: {e}")))?,
+            None => config.default_ttl(),
+        };
+        let report = check_endpoint_spec(request.proposed_spec.as_ref(), config);
+        let Some(spec) = report.spec.clone().filter(|_| report.ok()) else {
+            return Err(Error::from_checks(report.checks));
+        };
+        self.check_case_collision(&layout, &spec)?;
+
+        let main_tree = self.store.commit_tree(layout.main.commit)?;
+        let base = self.store.blob_id_at(&main_tree, &spec.resource_path())?;
+        let id = DraftId::generate((self.clock)());
+        let now = self.now();
+        let draft = Draft {
+            version: DRAFT_VERSION,
+            id: id.to_string(),
+            draft_type,
+            status: Status::Pending,
+            tenant: self.caller_tenant(config).to_string(),
+            created_by: actor.to_string(),
+            created_at: now,
+            expires_at: now + ttl.as_chrono(),
+            proposed_spec: Some(spec.to_value()),
+            base: base.map(|b| b.to_string()),
+            applied_by: None,
+            applied_at: None,
+            applied_commit: None,
+            resource_created: None,
+            discarded_by: None,
+            discarded_at: None,
+            reason: None,
+        };
+        let bytes = render_draft(&draft)?;
+        let path = id.path();
+        let message = format!("Create draft {id}: endpoint {}\n\nDraft-Id: {id}\nCreated-By: {actor}\n", spec.name);
+        let blob = self.store.write_blob(&bytes)?;
+        let commit =
+            self.commit_to_drafts(&layout, &message, &actor.to_string(), |_| Ok(vec![(path.clone(), Some(blob))]))?;
+        Ok(Created { id: id.to_string(), path, commit: commit.to_string() })
+    }
+
+    /// A name that differs only by case from a file already on main would
+    /// collide with it on a case-insensitive checkout.
+    fn check_case_collision(&self, layout: &Layout, spec: &EndpointSpec) -> Result<()> {
+        let main_tree = self.store.commit_tree(layout.main.commit)?;
+        let Some(dir) = self.store.subtree(&main_tree, RESOURCE_DIR)? else {
+            return Ok(());
+        };
+        let wanted = format!("{}.yaml", spec.name);
+        let clash = dir
+            .iter()
+            .filter_map(|e| e.name().ok().map(str::to_string))
+            .find(|n| *n != wanted && n.to_lowercase() == wanted);
+        match clash {
+            None => Ok(()),
+            Some(_) => Err(Error::from_checks(vec![Check::fail(
+                Code::InvalidSpec,
+                format!("name collides with another file in {RESOURCE_DIR}/ that differs only by letter case"),
+            )])),
+        }
+    }
+
+    /// Commits one change to the drafts branch with compare-and-swap. `edit`
+    /// sees the current tip's tree and returns the files to write (`Some`) or
+    /// remove (`None`); when another writer got there first, it runs again on
+    /// the new tip, so every rule it checks is checked against what it changes.
+    pub(crate) fn commit_to_drafts(
+        &self,
+        layout: &Layout,
+        message: &str,
+        author: &str,
+        mut edit: impl FnMut(&git2::Tree<'_>) -> Result<Vec<(String, Option<git2::Oid>)>>,
+    ) -> Result<git2::Oid> {
+        let refname = format!("refs/heads/{}", layout.config.drafts_branch);
+        let now = self.now();
+        retry_on_race(|| {
+            let tip = self.drafts_tip(layout)?;
+            let tree = self.store.commit_tree(tip.commit)?;
+            let mut new_tree = tree.id();
+            for (path, blob) in edit(&tree)? {
+                let current = self.store.repo().find_tree(new_tree)?;
+                new_tree = match self.store.edit_tree(Some(&current), &path, blob)? {
+                    Some(tree) => tree,
+                    None => self.store.empty_tree()?,
+                };
+            }
+            let commit = self.store.write_commit(new_tree, &[tip.commit], message, author, now)?;
+            let old = if tip.is_local { Some(tip.commit) } else { None };
+            let update = RefUpdate { refname: refname.clone(), old, new: commit };
+            self.store.update_refs(&[update], message.lines().next().unwrap_or(""))?;
+            Ok(commit)
+        })
+    }
+}
+
+/// Renders a draft file and proves it reads back as the same draft, so we
+/// never commit a file that `list` would call invalid.
+pub(crate) fn render_draft(draft: &Draft) -> Result<Vec<u8>> {
+    let text = yaml::render(draft);
+    match yaml::parse::<Draft>(text.as_bytes()) {
+        Ok(back) if back == *draft => Ok(text.into_bytes()),
+        Ok(_) => Err(Error::internal("a draft did not read back as written")),
+        Err(e) if text.len() > yaml::MAX_DOCUMENT_BYTES => {
+            Err(Error::new(Code::InvalidSpec, format!("the draft would be too large: {e}")))
+        }
+        Err(e) => Err(Error::internal(format!("a draft did not read back: {e}"))),
+    }
+}

@@ -1,0 +1,50 @@
+//! `draft discard`: mark a pending draft discarded. The file stays, for audit.
+
+use super::Service;
+use crate::domain::checks::check_text_for_secret;
+use crate::domain::draft::{State, Status};
+use crate::error::{Check, Code, Error, Result};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Discarded {
+    pub id: String,
+    pub commit: String,
+}
+
+impl Service {
+    pub fn discard(&self, id: &str, reason: Option<&str>) -> Result<Discarded> {
+        let actor = self.env.identity.require_actor()?;
+        let layout = self.layout()?;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(reason) = reason {
+            let check = check_text_for_secret("reason", reason);
+            if !check.ok {
+                return Err(Error::from_checks(vec![check]));
+            }
+        }
+        let target = self.find(&layout, id)?;
+        let full_id = target.id.to_string();
+        let message = format!("Discard draft {full_id}\n\nDraft-Id: {full_id}\nDiscarded-By: {actor}\n");
+        let now = self.now();
+        let commit = self.commit_to_drafts(&layout, &message, &actor.to_string(), |_| {
+            // Re-read on every attempt: a concurrent apply or discard may have won.
+            let view = self.find(&layout, &full_id)?;
+            if !matches!(view.state, State::Pending | State::Expired) {
+                return Err(Error::from_checks(vec![Check::fail(
+                    Code::NotPending,
+                    format!("the draft is {}, not pending; only pending drafts can be discarded", view.state),
+                )]));
+            }
+            let mut draft = view.draft;
+            draft.status = Status::Discarded;
+            draft.discarded_by = Some(actor.to_string());
+            draft.discarded_at = Some(now);
+            draft.reason = reason.map(str::to_string);
+            let bytes = super::create::render_draft(&draft)?;
+            let blob = self.store.write_blob(&bytes)?;
+            Ok(vec![(view.path, Some(blob))])
+        })?;
+        Ok(Discarded { id: full_id, commit: commit.to_string() })
+    }
+}

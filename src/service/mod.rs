@@ -1,0 +1,141 @@
+//! The use cases every adapter calls: init, create, list, show, validate and
+//! discard. The CLI, the MCP server and the HTTP API are thin layers over
+//! this module; a rule lives here or in the domain, never in an adapter.
+
+mod create;
+mod discard;
+mod init;
+mod read;
+mod validate;
+
+pub use create::{CreateRequest, Created};
+pub use discard::Discarded;
+pub use init::{InitOutcome, InitRequest};
+pub use read::{Change, DraftView, ListFilter, Listed, Shown};
+pub use validate::{ValidateScope, Validated};
+
+use crate::domain::config::{CONFIG_PATH, Config};
+use crate::domain::identity::IdentityEnv;
+use crate::error::{Code, Error, Result};
+use crate::store::{BlobRead, BranchTip, Store};
+use crate::yaml;
+use chrono::{DateTime, SubsecRound, Utc};
+use std::path::Path;
+
+/// The caller's environment, read once by the adapter.
+#[derive(Debug, Clone, Default)]
+pub struct CallerEnv {
+    pub identity: IdentityEnv,
+    /// `ZEN_TENANT`: the caller's tenant, overriding the repo's.
+    pub tenant: Option<String>,
+}
+
+impl CallerEnv {
+    pub fn from_process() -> Self {
+        CallerEnv {
+            identity: IdentityEnv::from_process(),
+            tenant: std::env::var("ZEN_TENANT").ok().filter(|t| !t.trim().is_empty()),
+        }
+    }
+}
+
+pub struct Service {
+    store: Store,
+    env: CallerEnv,
+    clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
+}
+
+/// What a command needs to know about the repo's set-up.
+pub struct Layout {
+    pub config: Config,
+    pub main: BranchTip,
+}
+
+impl Service {
+    pub fn open(repo: Option<&Path>, env: CallerEnv) -> Result<Service> {
+        Ok(Service { store: Store::open(repo)?, env, clock: Box::new(Utc::now) })
+    }
+
+    /// Replaces the clock; the demo uses it to backdate its example drafts.
+    pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Service {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Now, to the second: what files and commits record.
+    fn now(&self) -> DateTime<Utc> {
+        (self.clock)().trunc_subsecs(0)
+    }
+
+    /// The tenant the caller acts for.
+    fn caller_tenant<'a>(&'a self, config: &'a Config) -> &'a str {
+        self.env.tenant.as_deref().unwrap_or(&config.tenant)
+    }
+
+    /// Finds `.zen/config.yaml`: on the checked-out branch, else on `main` or
+    /// `master`, locally or as `origin/…`. Then main is whatever it names.
+    pub fn layout(&self) -> Result<Layout> {
+        let mut candidates: Vec<String> = self.store.head_branch().into_iter().collect();
+        for name in ["main", "master"] {
+            if !candidates.iter().any(|c| c == name) {
+                candidates.push(name.to_string());
+            }
+        }
+        for name in &candidates {
+            let Some(tip) = self.store.branch_tip(name)? else {
+                continue;
+            };
+            let Some(config) = self.read_config(&tip)? else {
+                continue;
+            };
+            let main = if config.main_branch == *name {
+                tip
+            } else {
+                self.store.branch_tip(&config.main_branch)?.ok_or_else(|| {
+                    Error::new(
+                        Code::NotInitialized,
+                        format!("{CONFIG_PATH} names main branch {:?}, which does not exist", config.main_branch),
+                    )
+                    .with_hint(format!("fetch it (git fetch origin {})", config.main_branch))
+                })?
+            };
+            return Ok(Layout { config, main });
+        }
+        Err(Error::new(
+            Code::NotInitialized,
+            "this repository is not set up for zen-draft (no .zen/config.yaml on main)",
+        )
+        .with_hint("run `draft init` on the infrastructure repo, or `git fetch origin main` in a clone"))
+    }
+
+    fn read_config(&self, tip: &BranchTip) -> Result<Option<Config>> {
+        let tree = self.store.commit_tree(tip.commit)?;
+        let Some(blob) = self.store.blob_id_at(&tree, CONFIG_PATH)? else {
+            return Ok(None);
+        };
+        let invalid = |why: String| {
+            Error::new(Code::InvalidConfig, format!("{CONFIG_PATH} on {}: {why}", tip.refname))
+                .with_hint("fix the file on main; see the README for its fields")
+        };
+        let bytes = match self.store.read_blob(blob, yaml::MAX_DOCUMENT_BYTES)? {
+            BlobRead::Bytes(bytes) => bytes,
+            BlobRead::TooLarge(size) => return Err(invalid(format!("{size} bytes is too large"))),
+        };
+        let config: Config = yaml::parse(&bytes).map_err(|e| invalid(e.to_string()))?;
+        config.validate().map_err(invalid)?;
+        Ok(Some(config))
+    }
+
+    /// The drafts branch, local or `origin/…`.
+    fn drafts_tip(&self, layout: &Layout) -> Result<BranchTip> {
+        let name = &layout.config.drafts_branch;
+        self.store.branch_tip(name)?.ok_or_else(|| {
+            Error::new(Code::NotInitialized, format!("there is no {name:?} branch, local or origin/{name}"))
+                .with_hint(format!("fetch it with `git fetch origin {name}:{name}`, or run `draft init` to create it"))
+        })
+    }
+}

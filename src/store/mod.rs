@@ -1,0 +1,157 @@
+//! The git facade: branches, trees, blobs, notes and compare-and-swap ref
+//! updates, read straight from the object database.
+//!
+//! It knows git, not drafts: paths and bytes go in and out, never a `Draft`.
+//! Must never: check out the drafts branch, rewrite history, or move a ref
+//! without checking that it still points where we read it.
+
+pub mod refs;
+pub mod tree;
+pub mod worktree;
+
+use crate::error::{Code, Error, Result};
+use chrono::{DateTime, Utc};
+use git2::{ObjectType, Oid, Repository, RepositoryOpenFlags};
+use std::path::{Path, PathBuf};
+
+pub use refs::{RefUpdate, UpdateError};
+
+pub struct Store {
+    repo: Repository,
+}
+
+/// Where a branch was found: the local branch, or the remote-tracking copy a
+/// CI clone has (`origin/<name>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BranchTip {
+    pub refname: String,
+    pub commit: Oid,
+    pub is_local: bool,
+}
+
+impl Store {
+    /// Opens the repository at `path`, or the one containing the current directory
+    /// (honouring `GIT_DIR` like git does).
+    pub fn open(path: Option<&Path>) -> Result<Store> {
+        let repo = match path {
+            Some(path) => Repository::open_ext(path, RepositoryOpenFlags::empty(), std::iter::empty::<&Path>()),
+            None => Repository::open_from_env(),
+        };
+        let repo = repo.map_err(|e| {
+            let place = path.map_or_else(|| "the current directory".to_string(), |p| p.display().to_string());
+            Error::new(Code::NotARepo, format!("{place} is not in a git repository ({})", e.message()))
+                .with_hint("run inside your infrastructure repo, or pass --repo PATH")
+        })?;
+        Ok(Store { repo })
+    }
+
+    pub fn repo(&self) -> &Repository {
+        &self.repo
+    }
+
+    /// The directory git commands should run in.
+    pub fn git_dir(&self) -> PathBuf {
+        self.repo.path().to_path_buf()
+    }
+
+    /// The branch HEAD names (born or not), if HEAD is symbolic.
+    pub fn head_branch(&self) -> Option<String> {
+        let head = self.repo.find_reference("HEAD").ok()?;
+        let target = head.symbolic_target().ok()??;
+        target.strip_prefix("refs/heads/").map(str::to_string)
+    }
+
+    /// The local branch `name`, else `origin/<name>`.
+    pub fn branch_tip(&self, name: &str) -> Result<Option<BranchTip>> {
+        for (refname, is_local) in
+            [(format!("refs/heads/{name}"), true), (format!("refs/remotes/origin/{name}"), false)]
+        {
+            match self.repo.find_reference(&refname) {
+                Ok(reference) => {
+                    let commit = reference.peel_to_commit()?.id();
+                    return Ok(Some(BranchTip { refname, commit, is_local }));
+                }
+                Err(e) if e.code() == git2::ErrorCode::NotFound => continue,
+                Err(e) if e.code() == git2::ErrorCode::InvalidSpec => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Where a local ref points now, if it exists.
+    pub fn ref_target(&self, refname: &str) -> Result<Option<Oid>> {
+        match self.repo.find_reference(refname) {
+            Ok(reference) => Ok(Some(reference.peel_to_commit()?.id())),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub fn commit_tree(&self, commit: Oid) -> Result<git2::Tree<'_>> {
+        Ok(self.repo.find_commit(commit)?.tree()?)
+    }
+
+    /// The blob at `path` in `tree`: its id, if there is one.
+    pub fn blob_id_at(&self, tree: &git2::Tree<'_>, path: &str) -> Result<Option<Oid>> {
+        match tree.get_path(Path::new(path)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Blob) => Ok(Some(entry.id())),
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Reads a blob, refusing to load one larger than `limit` bytes.
+    pub fn read_blob(&self, id: Oid, limit: usize) -> Result<BlobRead> {
+        let odb = self.repo.odb()?;
+        let (size, kind) = odb.read_header(id)?;
+        if kind != ObjectType::Blob {
+            return Err(Error::internal(format!("{id} is not a blob")));
+        }
+        if size > limit {
+            return Ok(BlobRead::TooLarge(size));
+        }
+        Ok(BlobRead::Bytes(odb.read(id)?.data().to_vec()))
+    }
+
+    pub fn write_blob(&self, bytes: &[u8]) -> Result<Oid> {
+        Ok(self.repo.blob(bytes)?)
+    }
+
+    /// Writes a commit object without moving any ref.
+    pub fn write_commit(
+        &self,
+        tree: Oid,
+        parents: &[Oid],
+        message: &str,
+        author: &str,
+        when: DateTime<Utc>,
+    ) -> Result<Oid> {
+        let tree = self.repo.find_tree(tree)?;
+        let parents: Vec<git2::Commit<'_>> =
+            parents.iter().map(|p| self.repo.find_commit(*p)).collect::<Result<_, _>>()?;
+        let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
+        let time = git2::Time::new(when.timestamp(), 0);
+        let author_sig = git2::Signature::new(author, &format!("{}@zen-draft.invalid", email_local(author)), &time)?;
+        let committer_sig = self.committer(&time).unwrap_or_else(|| author_sig.clone());
+        Ok(self.repo.commit(None, &author_sig, &committer_sig, message, &tree, &parent_refs)?)
+    }
+
+    /// The person running the command, as git knows them, for the committer line.
+    fn committer(&self, time: &git2::Time) -> Option<git2::Signature<'static>> {
+        let config = self.repo.config().ok()?;
+        let name = config.get_string("user.name").ok()?;
+        let email = config.get_string("user.email").ok()?;
+        git2::Signature::new(&name, &email, time).ok()
+    }
+}
+
+fn email_local(author: &str) -> String {
+    author.chars().map(|c| if c.is_ascii_alphanumeric() || "._-+".contains(c) { c } else { '.' }).collect()
+}
+
+pub enum BlobRead {
+    Bytes(Vec<u8>),
+    TooLarge(usize),
+}

@@ -1,0 +1,132 @@
+//! Compare-and-swap ref updates, and the bounded retry loop around them.
+//!
+//! A ref only moves if it still points where we read it. One ref moves with
+//! libgit2's locked compare-and-swap; several move in one `git update-ref
+//! --stdin` transaction, because libgit2 commits a multi-ref transaction ref
+//! by ref and a crash in between would leave them disagreeing.
+
+use super::Store;
+use crate::error::{Code, Error, Result};
+use git2::{ErrorCode, Oid};
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// How many times a writer re-reads and retries after losing a race. Enough
+/// for dozens of concurrent writers; bounded so nobody spins forever.
+pub const MAX_ATTEMPTS: u32 = 200;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefUpdate {
+    pub refname: String,
+    /// What the ref must point at now; `None`: it must not exist.
+    pub old: Option<Oid>,
+    pub new: Oid,
+}
+
+#[derive(Debug)]
+pub enum UpdateError {
+    /// Some ref moved since it was read: re-read and try again.
+    Moved,
+    Failed(Error),
+}
+
+impl From<Error> for UpdateError {
+    fn from(e: Error) -> Self {
+        UpdateError::Failed(e)
+    }
+}
+
+impl From<git2::Error> for UpdateError {
+    fn from(e: git2::Error) -> Self {
+        UpdateError::Failed(e.into())
+    }
+}
+
+impl Store {
+    /// Moves every ref in `updates` or none of them.
+    pub fn update_refs(&self, updates: &[RefUpdate], message: &str) -> Result<(), UpdateError> {
+        match updates {
+            [] => Ok(()),
+            [one] => self.update_one(one, message),
+            many => self.update_many(many, message),
+        }
+    }
+
+    fn update_one(&self, update: &RefUpdate, message: &str) -> Result<(), UpdateError> {
+        let result = match update.old {
+            Some(old) => self.repo().reference_matching(&update.refname, update.new, true, old, message),
+            None => self.repo().reference(&update.refname, update.new, false, message),
+        };
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if lost_race(&e) => Err(UpdateError::Moved),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn update_many(&self, updates: &[RefUpdate], message: &str) -> Result<(), UpdateError> {
+        let mut script = String::from("start\n");
+        for u in updates {
+            match u.old {
+                Some(old) => script.push_str(&format!("update {} {} {}\n", u.refname, u.new, old)),
+                None => script.push_str(&format!("create {} {}\n", u.refname, u.new)),
+            }
+        }
+        script.push_str("prepare\ncommit\n");
+        let mut child = Command::new("git")
+            .arg("--git-dir")
+            .arg(self.git_dir())
+            .args(["update-ref", "--stdin", "-m", message])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| {
+                Error::internal(format!("cannot run git update-ref: {e}")).with_hint("zen-draft needs git on PATH")
+            })?;
+        child.stdin.take().expect("piped").write_all(script.as_bytes()).map_err(Error::from)?;
+        let output = child.wait_with_output().map_err(Error::from)?;
+        if output.status.success() {
+            return Ok(());
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if ["but expected", "already exists", "cannot lock ref", "Unable to create", "is at"]
+            .iter()
+            .any(|s| stderr.contains(s))
+        {
+            Err(UpdateError::Moved)
+        } else {
+            Err(UpdateError::Failed(Error::internal(format!("git update-ref failed: {}", stderr.trim()))))
+        }
+    }
+}
+
+fn lost_race(e: &git2::Error) -> bool {
+    matches!(e.code(), ErrorCode::Modified | ErrorCode::Locked | ErrorCode::Exists)
+}
+
+/// Runs `attempt` until it succeeds, fails for a reason other than a lost race,
+/// or has lost [`MAX_ATTEMPTS`] races (then `CONFLICT`). Each retry waits a
+/// little, with jitter, so racing writers spread out.
+pub fn retry_on_race<T>(mut attempt: impl FnMut() -> Result<T, UpdateError>) -> Result<T> {
+    for n in 0..MAX_ATTEMPTS {
+        match attempt() {
+            Ok(value) => return Ok(value),
+            Err(UpdateError::Failed(e)) => return Err(e),
+            Err(UpdateError::Moved) => std::thread::sleep(backoff(n)),
+        }
+    }
+    Err(Error::new(
+        Code::Conflict,
+        format!("other writers kept moving the branch; gave up after {MAX_ATTEMPTS} attempts"),
+    )
+    .with_hint("nothing was written; run the command again"))
+}
+
+fn backoff(attempt: u32) -> Duration {
+    use std::hash::{BuildHasher, RandomState};
+    let ceiling_ms = 1u64 << attempt.min(5);
+    let jitter = RandomState::new().hash_one(attempt) % (ceiling_ms * 1000);
+    Duration::from_micros(500 + jitter)
+}

@@ -1,0 +1,90 @@
+//! Editing and walking trees by path without a work tree.
+//!
+//! An edit rewrites only the trees on the path to the changed file, which is
+//! why drafts live in day folders: a create writes a handful of objects no
+//! matter how many drafts the branch holds.
+
+use super::Store;
+use crate::error::Result;
+use git2::{FileMode, ObjectType, Oid, Tree};
+
+impl Store {
+    /// A new tree: `base` with the blob `blob` at `path` (or the file at `path`
+    /// removed when `blob` is `None`). Folders left empty disappear.
+    pub fn edit_tree(&self, base: Option<&Tree<'_>>, path: &str, blob: Option<Oid>) -> Result<Option<Oid>> {
+        let parts: Vec<&str> = path.split('/').collect();
+        self.edit_level(base, &parts, blob)
+    }
+
+    fn edit_level(&self, base: Option<&Tree<'_>>, parts: &[&str], blob: Option<Oid>) -> Result<Option<Oid>> {
+        let repo = self.repo();
+        let mut builder = repo.treebuilder(base)?;
+        let (name, rest) = parts.split_first().expect("paths are never empty");
+        if rest.is_empty() {
+            match blob {
+                Some(blob) => {
+                    builder.insert(name, blob, FileMode::Blob.into())?;
+                }
+                None => {
+                    if builder.get(name)?.is_some() {
+                        builder.remove(name)?;
+                    }
+                }
+            }
+        } else {
+            let child = match builder.get(name)? {
+                Some(entry) if entry.kind() == Some(ObjectType::Tree) => Some(repo.find_tree(entry.id())?),
+                _ => None,
+            };
+            match self.edit_level(child.as_ref(), rest, blob)? {
+                Some(child) => {
+                    builder.insert(name, child, FileMode::Tree.into())?;
+                }
+                None => {
+                    if builder.get(name)?.is_some() {
+                        builder.remove(name)?;
+                    }
+                }
+            }
+        }
+        if builder.is_empty() { Ok(None) } else { Ok(Some(builder.write()?)) }
+    }
+
+    /// The empty tree, for branches that start with nothing.
+    pub fn empty_tree(&self) -> Result<Oid> {
+        Ok(self.repo().treebuilder(None)?.write()?)
+    }
+
+    /// Every blob under the folder `dir` of `tree`, as (path, blob id), in tree order.
+    pub fn blobs_under(&self, tree: &Tree<'_>, dir: &str) -> Result<Vec<(String, Oid)>> {
+        let mut out = Vec::new();
+        let Some(sub) = self.subtree(tree, dir)? else {
+            return Ok(out);
+        };
+        self.collect_blobs(&sub, dir, &mut out)?;
+        Ok(out)
+    }
+
+    fn collect_blobs(&self, tree: &Tree<'_>, prefix: &str, out: &mut Vec<(String, Oid)>) -> Result<()> {
+        for entry in tree.iter() {
+            let Ok(name) = entry.name() else { continue };
+            let path = format!("{prefix}/{name}");
+            match entry.kind() {
+                Some(ObjectType::Tree) => self.collect_blobs(&self.repo().find_tree(entry.id())?, &path, out)?,
+                Some(ObjectType::Blob) => out.push((path, entry.id())),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The tree at folder `dir` of `tree`, if it is there.
+    pub fn subtree(&self, tree: &Tree<'_>, dir: &str) -> Result<Option<Tree<'_>>> {
+        match tree.get_path(std::path::Path::new(dir)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Tree) => Ok(Some(self.repo().find_tree(entry.id())?)),
+            Ok(_) => Ok(None),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
