@@ -5,6 +5,7 @@
 //! SPEC.md for the contract.
 
 pub mod cli;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod service;

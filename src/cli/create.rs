@@ -99,7 +99,7 @@ impl Report for Created {
     fn human(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
         writeln!(out, "{} draft {}", style.green("Created"), style.bold(&self.id))?;
         writeln!(out, "  file:   {} (commit {})", self.path, &self.commit[..12])?;
-        writeln!(out, "  review: draft show {}", &self.id[..8])?;
+        writeln!(out, "  review: draft show {}", self.id)?;
         writeln!(out, "A person must apply it; agents cannot.")
     }
 }

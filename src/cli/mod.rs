@@ -91,5 +91,9 @@ fn relative(when: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::U
         3600..86_400 => format!("{}h", abs / 3600),
         _ => format!("{}d", abs / 86_400),
     };
-    if secs >= 0 { format!("in {amount}") } else { format!("{amount} ago") }
+    match secs {
+        -4..=4 => "just now".to_string(),
+        5.. => format!("in {amount}"),
+        _ => format!("{amount} ago"),
+    }
 }

@@ -43,8 +43,10 @@ impl Report for ValidateReport {
         }
         for result in &self.results {
             let verdict = if result.ok { style.green("ok") } else { style.red("FAILED") };
-            writeln!(out, "{} {verdict}", style.bold(&result.id))?;
-            write_checks(out, style, &result.checks)?;
+            let passed = result.checks.iter().filter(|c| c.ok).count();
+            writeln!(out, "{} {verdict} ({passed} of {} checks passed)", style.bold(&result.id), result.checks.len())?;
+            let failed: Vec<_> = result.checks.iter().filter(|c| !c.ok).cloned().collect();
+            write_checks(out, style, &failed)?;
         }
         let failed = self.results.iter().filter(|r| !r.ok).count();
         writeln!(out, "{} of {} drafts passed.", self.results.len() - failed, self.results.len())
