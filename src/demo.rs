@@ -4,6 +4,7 @@
 //! The example's files are compiled into the binary, so the demo needs no
 //! source checkout. Must never: write outside the directory it is given.
 
+use crate::domain::config::ALLOWED_SIGNERS_PATH;
 use crate::domain::identity::IdentityEnv;
 use crate::error::{Code, Error, Result};
 use crate::service::{CallerEnv, CreateRequest, InitRequest, Service};
@@ -35,6 +36,8 @@ pub struct DemoRepo {
     pub stale: String,
     /// The draft that outlived its lifetime.
     pub expired: String,
+    /// Where the demo's throwaway signing keys are, one file per identity.
+    pub keys: PathBuf,
 }
 
 /// Builds the example repo in `dir`, which must not exist or be empty.
@@ -52,15 +55,29 @@ pub fn build(dir: &Path) -> Result<DemoRepo> {
     }
     commit_all(&repo, "Initial infrastructure: GitHub CI and PagerDuty endpoints")?;
 
+    let keys = dir.join(".git").join("zen-demo-keys");
+    std::fs::create_dir_all(&keys)?;
+    let agent_key = write_key(&keys, DEMO_AGENT)?;
+    let human_key = write_key(&keys, DEMO_HUMAN)?;
+
     let human = CallerEnv {
         identity: IdentityEnv { user_id: Some(DEMO_HUMAN.into()), ..IdentityEnv::default() },
         tenant: None,
+        signing: signing_env(&keys.join(DEMO_HUMAN)),
     };
     Service::open(Some(dir), human)?.init(&InitRequest { tenant: Some(DEMO_TENANT.into()), ttl: None })?;
+    let signers = format!(
+        "# Who may sign zen-draft evidence. Only people get zen-draft-apply.\n\
+         {DEMO_HUMAN} namespaces=\"zen-draft-evidence,zen-draft-apply\" {human_key}\n\
+         {DEMO_AGENT} namespaces=\"zen-draft-evidence\" {agent_key}\n"
+    );
+    std::fs::write(dir.join(ALLOWED_SIGNERS_PATH), signers)?;
+    commit_all(&repo, "Allow the demo's human and agent to sign evidence")?;
 
     let agent = || CallerEnv {
         identity: IdentityEnv { mcp_token: Some("demo".into()), agent_id: Some(DEMO_AGENT.into()), user_id: None },
         tenant: None,
+        signing: signing_env(&keys.join(DEMO_AGENT)),
     };
     let nine_days_ago = Utc::now() - Duration::days(9);
     let expired = Service::open(Some(dir), agent())?
@@ -78,7 +95,23 @@ pub fn build(dir: &Path) -> Result<DemoRepo> {
     std::fs::write(&github, edited)?;
     commit_all(&repo, "Move GitHub CI hooks to the new CI host")?;
 
-    Ok(DemoRepo { dir: dir.to_path_buf(), good: good.id, stale: stale.id, expired: expired.id })
+    Ok(DemoRepo { dir: dir.to_path_buf(), good: good.id, stale: stale.id, expired: expired.id, keys })
+}
+
+/// A throwaway Ed25519 key for one of the demo's identities; returns its public half.
+fn write_key(dir: &Path, name: &str) -> Result<String> {
+    let key = ssh_key::PrivateKey::random(&mut ssh_key::rand_core::OsRng, ssh_key::Algorithm::Ed25519)
+        .map_err(|e| Error::internal(format!("cannot make a demo key: {e}")))?;
+    key.write_openssh_file(&dir.join(name), ssh_key::LineEnding::LF)
+        .map_err(|e| Error::internal(format!("cannot write the demo key: {e}")))?;
+    let public =
+        key.public_key().to_openssh().map_err(|e| Error::internal(format!("cannot encode the demo key: {e}")))?;
+    std::fs::write(dir.join(format!("{name}.pub")), format!("{public}\n"))?;
+    Ok(public)
+}
+
+fn signing_env(key: &Path) -> std::collections::HashMap<String, String> {
+    [("ZEN_SIGNING_KEY".to_string(), key.display().to_string())].into()
 }
 
 /// Commits the whole work tree on HEAD as the demo's human.

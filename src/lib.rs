@@ -8,6 +8,7 @@ pub mod cli;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod evidence;
 pub mod service;
 pub mod store;
 pub mod yaml;

@@ -32,6 +32,8 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     let style = ctx.output.style;
     let short = short_ids(&[&built.good, &built.stale, &built.expired]);
     let (good, stale) = (&short[0], &short[1]);
+    let human_key = built.keys.join(DEMO_HUMAN).display().to_string();
+    let agent_key = built.keys.join(DEMO_AGENT).display().to_string();
     let repo = built.dir.display().to_string();
     let say = |text: &str| println!("\n{}", style.bold(text));
     println!("{} an example infrastructure repo in {repo}", style.green("Built"));
@@ -46,6 +48,10 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         "3. CI runs the checks apply will run. One draft's file changed on main after it was proposed (BASE_CHANGED), one expired:",
     );
     tour(&style, &built.dir, &["validate", "--all"])?;
+    say(
+        "4. Every create was signed by the agent's key. Anyone can check the whole log, or one record with ssh-keygen:",
+    );
+    tour(&style, &built.dir, &["evidence", "verify"])?;
 
     say("Next, try:");
     let mut next = Vec::new();
@@ -56,8 +62,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         format!("cd {repo}"),
         "draft list --all --json".to_string(),
         format!("draft show {stale}"),
-        format!("ZEN_USER_ID={DEMO_HUMAN} draft discard {stale} --reason \"superseded by the CI move\""),
-        format!("ZEN_MCP_TOKEN=t ZEN_AGENT_ID={DEMO_AGENT} draft create endpoint --name shop-orders --provider shopify --target-url https://hooks.example.com/shop --secret-ref vault://kv/shop"),
+        "draft evidence list".to_string(),
+        format!("ZEN_USER_ID={DEMO_HUMAN} ZEN_SIGNING_KEY={human_key} draft discard {stale} --reason \"superseded by the CI move\""),
+        format!("ZEN_MCP_TOKEN=t ZEN_AGENT_ID={DEMO_AGENT} ZEN_SIGNING_KEY={agent_key} draft create endpoint --name shop-orders --provider shopify --target-url https://hooks.example.com/shop --secret-ref vault://kv/shop"),
         "git log --oneline --all --graph".to_string(),
     ]);
     for line in next {

@@ -5,6 +5,7 @@
 mod create;
 mod demo;
 mod discard;
+mod evidence;
 mod init;
 mod list;
 pub mod output;
@@ -41,6 +42,7 @@ enum Command {
     Validate(validate::Args),
     Discard(discard::Args),
     Demo(demo::Args),
+    Evidence(evidence::Args),
 }
 
 /// What every command gets: where the repo is and how to print.
@@ -71,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Discard(args) => discard::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
+        Command::Evidence(args) => evidence::run(&ctx, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -4,11 +4,13 @@
 
 use super::{Layout, Service};
 use crate::domain::checks::check_endpoint_spec;
+use crate::domain::digest::value_digest;
 use crate::domain::draft::{DRAFT_VERSION, Draft, DraftType, Proposal, Status};
 use crate::domain::draft_id::DraftId;
 use crate::domain::duration::Ttl;
 use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
 use crate::error::{Check, Code, Error, Result};
+use crate::evidence::record::{EVIDENCE_NAMESPACE, Record, SignedRecord};
 use crate::store::{RefUpdate, refs::retry_on_race};
 use crate::yaml;
 use serde::Serialize;
@@ -49,6 +51,7 @@ impl Service {
     pub fn create(&self, request: &CreateRequest) -> Result<Created> {
         let actor = self.env.identity.require_actor()?;
         let layout = self.layout()?;
+        let signer = self.signer_for(&layout, &actor, EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
         let config = &layout.config;
         let draft_type = match DraftType::parse(&request.draft_type) {
             Some(t) if t.is_supported() => t,
@@ -102,8 +105,20 @@ impl Service {
         let path = id.path();
         let message = format!("Create draft {id}: endpoint {}\n\nDraft-Id: {id}\nCreated-By: {actor}\n", spec.name);
         let blob = self.store.write_blob(&bytes)?;
-        let commit =
-            self.commit_to_drafts(&layout, &message, &actor.to_string(), |_| Ok(vec![(path.clone(), Some(blob))]))?;
+        let record = |position| {
+            let record = Record::DraftCreated {
+                draft_id: draft.id.clone(),
+                draft_type: draft.draft_type.to_string(),
+                created_by: draft.created_by.clone(),
+                created_at: draft.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                proposed_spec_digest: value_digest(draft.proposed_spec.as_ref().expect("created drafts carry a spec")),
+                merkle_position: position,
+                signer: actor.id().to_string(),
+            };
+            sign(signer.as_ref(), record)
+        };
+        let edit = |_: &git2::Tree<'_>| Ok(vec![(path.clone(), Some(blob))]);
+        let commit = self.commit_to_drafts(&layout, &message, &actor.to_string(), edit, &record)?;
         Ok(Created { id: id.to_string(), path, commit: commit.to_string() })
     }
 
@@ -128,16 +143,20 @@ impl Service {
         }
     }
 
-    /// Commits one change to the drafts branch with compare-and-swap. `edit`
-    /// sees the current tip's tree and returns the files to write (`Some`) or
-    /// remove (`None`); when another writer got there first, it runs again on
-    /// the new tip, so every rule it checks is checked against what it changes.
+    /// Commits one change to the drafts branch with compare-and-swap, and its
+    /// evidence record with it. `edit` sees the current tip's tree and returns
+    /// the files to write (`Some`) or remove (`None`); `record` signs the
+    /// record for the log's next position. When another writer moved either
+    /// ref first, both run again on the new tips, so every rule is checked
+    /// against what it changes and positions never gap or repeat. The drafts
+    /// commit and its note land in one ref transaction, or neither does.
     pub(crate) fn commit_to_drafts(
         &self,
         layout: &Layout,
         message: &str,
         author: &str,
         mut edit: impl FnMut(&git2::Tree<'_>) -> Result<Vec<(String, Option<git2::Oid>)>>,
+        record: &dyn Fn(u64) -> Result<SignedRecord>,
     ) -> Result<git2::Oid> {
         let refname = format!("refs/heads/{}", layout.config.drafts_branch);
         let now = self.now();
@@ -155,7 +174,8 @@ impl Service {
             let commit = self.store.write_commit(new_tree, &[tip.commit], message, author, now)?;
             let old = if tip.is_local { Some(tip.commit) } else { None };
             let update = RefUpdate { refname: refname.clone(), old, new: commit };
-            self.store.update_refs(&[update], message.lines().next().unwrap_or(""))?;
+            let note = self.note_update(commit, record, now)?;
+            self.store.update_refs(&[update, note], message.lines().next().unwrap_or(""))?;
             Ok(commit)
         })
     }
@@ -173,4 +193,12 @@ pub(crate) fn render_draft(draft: &Draft) -> Result<Vec<u8>> {
         }
         Err(e) => Err(Error::internal(format!("a draft did not read back: {e}"))),
     }
+}
+
+/// Signs a record in its namespace.
+pub(crate) fn sign(signer: &dyn crate::evidence::signing::Signer, record: Record) -> Result<SignedRecord> {
+    let signature = signer.sign(record.namespace(), record.signed_message().as_bytes()).map_err(|e| {
+        Error::new(Code::SigningKeyMissing, format!("signing failed: {e}")).with_hint("nothing was written")
+    })?;
+    Ok(SignedRecord { record, signature })
 }

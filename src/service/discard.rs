@@ -1,9 +1,11 @@
 //! `draft discard`: mark a pending draft discarded. The file stays, for audit.
 
 use super::Service;
+use super::create::sign;
 use crate::domain::checks::check_text_for_secret;
 use crate::domain::draft::{State, Status};
 use crate::error::{Check, Code, Error, Result};
+use crate::evidence::record::{EVIDENCE_NAMESPACE, Record};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -16,6 +18,7 @@ impl Service {
     pub fn discard(&self, id: &str, reason: Option<&str>) -> Result<Discarded> {
         let actor = self.env.identity.require_actor()?;
         let layout = self.layout()?;
+        let signer = self.signer_for(&layout, &actor, EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         if let Some(reason) = reason {
             let check = check_text_for_secret("reason", reason);
@@ -27,7 +30,7 @@ impl Service {
         let full_id = target.id.to_string();
         let message = format!("Discard draft {full_id}\n\nDraft-Id: {full_id}\nDiscarded-By: {actor}\n");
         let now = self.now();
-        let commit = self.commit_to_drafts(&layout, &message, &actor.to_string(), |_| {
+        let edit = |_: &git2::Tree<'_>| {
             // Re-read on every attempt: a concurrent apply or discard may have won.
             let view = self.find(&layout, &full_id)?;
             if !matches!(view.state, State::Pending | State::Expired) {
@@ -44,7 +47,20 @@ impl Service {
             let bytes = super::create::render_draft(&draft)?;
             let blob = self.store.write_blob(&bytes)?;
             Ok(vec![(view.path, Some(blob))])
-        })?;
+        };
+        let record = |position| {
+            let created = self.created_record(&target.id)?;
+            let record = Record::DraftDiscarded {
+                draft_id: full_id.clone(),
+                discarded_by: actor.to_string(),
+                discarded_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                merkle_position: position,
+                previous_digest: created.digest(),
+                signer: actor.id().to_string(),
+            };
+            sign(signer.as_ref(), record)
+        };
+        let commit = self.commit_to_drafts(&layout, &message, &actor.to_string(), edit, &record)?;
         Ok(Discarded { id: full_id, commit: commit.to_string() })
     }
 }

@@ -5,10 +5,9 @@ use super::Service;
 use crate::domain::config::{self, ALLOWED_SIGNERS_PATH, CONFIG_PATH, Config, DEFAULT_TENANT, DEFAULT_TTL};
 use crate::domain::duration::Ttl;
 use crate::error::{Code, Error, Result};
+use crate::evidence::NOTES_REF;
 use crate::store::{RefUpdate, refs::retry_on_race};
 use crate::yaml;
-
-pub const NOTES_REF: &str = "refs/notes/zen-evidence";
 
 #[derive(Debug, Clone, Default)]
 pub struct InitRequest {

@@ -2,12 +2,15 @@
 //! discard. The CLI, the MCP server and the HTTP API are thin layers over
 //! this module; a rule lives here or in the domain, never in an adapter.
 
+mod audit;
 mod create;
 mod discard;
+mod evidence;
 mod init;
 mod read;
 mod validate;
 
+pub use audit::VerifiedLog;
 pub use create::{CreateRequest, Created};
 pub use discard::Discarded;
 pub use init::{InitOutcome, InitRequest};
@@ -20,6 +23,7 @@ use crate::error::{Code, Error, Result};
 use crate::store::{BlobRead, BranchTip, Store};
 use crate::yaml;
 use chrono::{DateTime, SubsecRound, Utc};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// The caller's environment, read once by the adapter.
@@ -28,13 +32,20 @@ pub struct CallerEnv {
     pub identity: IdentityEnv,
     /// `ZEN_TENANT`: the caller's tenant, overriding the repo's.
     pub tenant: Option<String>,
+    /// The variables that choose a signing key: `ZEN_SIGNING_KEY`,
+    /// `ZEN_SIGNING_KEY_PASSPHRASE`, `SSH_AUTH_SOCK`, `HOME`.
+    pub signing: HashMap<String, String>,
 }
+
+/// Environment variables that take part in choosing the signing key.
+const SIGNING_VARS: [&str; 4] = ["ZEN_SIGNING_KEY", "ZEN_SIGNING_KEY_PASSPHRASE", "SSH_AUTH_SOCK", "HOME"];
 
 impl CallerEnv {
     pub fn from_process() -> Self {
         CallerEnv {
             identity: IdentityEnv::from_process(),
             tenant: std::env::var("ZEN_TENANT").ok().filter(|t| !t.trim().is_empty()),
+            signing: SIGNING_VARS.iter().filter_map(|v| Some((v.to_string(), std::env::var(v).ok()?))).collect(),
         }
     }
 }

@@ -35,13 +35,7 @@ impl Change {
 }
 
 /// Whether a draft's lifecycle is backed by signed evidence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EvidenceState {
-    Verified,
-    Missing,
-    Invalid,
-}
+pub use crate::evidence::verify::DraftEvidence as EvidenceState;
 
 /// One readable draft and what we derived from it.
 #[derive(Debug, Clone)]
@@ -109,19 +103,30 @@ impl ListFilter {
 impl Service {
     pub fn list(&self, filter: &ListFilter) -> Result<Listing> {
         let layout = self.layout()?;
-        let tip = self.drafts_tip(&layout)?;
-        let drafts_tree = self.store.commit_tree(tip.commit)?;
-        let main_tree = self.store.commit_tree(layout.main.commit)?;
-        let now = self.now();
-        let files = self.store.blobs_under(&drafts_tree, DRAFTS_DIR)?;
-        let all: Vec<Listed> = files.into_iter().map(|(path, blob)| self.load(&main_tree, path, blob, now)).collect();
+        let all = self.load_all(&layout)?;
         let mut ids: Vec<DraftId> =
             all.iter().filter_map(|e| if let Listed::Draft(v) = e { Some(v.id) } else { None }).collect();
         ids.sort();
         let lens = unique_prefix_lengths(&ids);
         let short_len = ids.into_iter().zip(lens).collect();
-        let entries = all.into_iter().filter(|e| filter.keeps(e)).collect();
+        let mut entries: Vec<Listed> = all.into_iter().filter(|e| filter.keeps(e)).collect();
+        let allowed = self.allowed_signers(&layout)?;
+        for entry in &mut entries {
+            if let Listed::Draft(view) = entry {
+                view.evidence = self.draft_evidence(&allowed, view)?;
+            }
+        }
         Ok(Listing { entries, short_len })
+    }
+
+    /// Every file under `drafts/`, read and checked, without evidence states.
+    pub(crate) fn load_all(&self, layout: &Layout) -> Result<Vec<Listed>> {
+        let tip = self.drafts_tip(layout)?;
+        let drafts_tree = self.store.commit_tree(tip.commit)?;
+        let main_tree = self.store.commit_tree(layout.main.commit)?;
+        let now = self.now();
+        let files = self.store.blobs_under(&drafts_tree, DRAFTS_DIR)?;
+        Ok(files.into_iter().map(|(path, blob)| self.load(&main_tree, path, blob, now)).collect())
     }
 
     pub fn show(&self, id: &str) -> Result<Shown> {
@@ -162,7 +167,10 @@ impl Service {
             [(path, blob, _)] => {
                 let main_tree = self.store.commit_tree(layout.main.commit)?;
                 match self.load(&main_tree, path.clone(), *blob, self.now()) {
-                    Listed::Draft(view) => Ok(*view),
+                    Listed::Draft(mut view) => {
+                        view.evidence = self.draft_evidence(&self.allowed_signers(layout)?, &view)?;
+                        Ok(*view)
+                    }
                     Listed::Invalid { error, .. } => Err(error),
                 }
             }

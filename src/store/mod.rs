@@ -5,6 +5,7 @@
 //! Must never: check out the drafts branch, rewrite history, or move a ref
 //! without checking that it still points where we read it.
 
+pub mod notes;
 pub mod refs;
 pub mod tree;
 pub mod worktree;

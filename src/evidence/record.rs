@@ -1,0 +1,227 @@
+//! Evidence records (SPEC §5) and the note text that carries them.
+//!
+//! A note is the record as canonical JSON on one line, `\n`, then the armored
+//! SSH signature of exactly that line including its `\n`. The Merkle leaf is
+//! the canonical JSON without the newline. Must never: accept a record whose
+//! line is not in canonical form (two spellings of one record would hash
+//! differently), or a field it does not know.
+
+use crate::domain::digest::{canonical_json, sha256_digest};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+pub const EVIDENCE_NAMESPACE: &str = "zen-draft-evidence";
+pub const APPLY_NAMESPACE: &str = "zen-draft-apply";
+
+/// One lifecycle event of a draft.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Record {
+    DraftCreated {
+        draft_id: String,
+        #[serde(rename = "type")]
+        draft_type: String,
+        created_by: String,
+        created_at: String,
+        proposed_spec_digest: String,
+        merkle_position: u64,
+        signer: String,
+    },
+    DraftApplied {
+        draft_id: String,
+        applied_by: String,
+        applied_at: String,
+        resource_created: bool,
+        merkle_position: u64,
+        previous_digest: String,
+        signer: String,
+    },
+    DraftDiscarded {
+        draft_id: String,
+        discarded_by: String,
+        discarded_at: String,
+        merkle_position: u64,
+        previous_digest: String,
+        signer: String,
+    },
+    DraftExpired {
+        draft_id: String,
+        removed_by: String,
+        removed_at: String,
+        merkle_position: u64,
+        previous_digest: String,
+        signer: String,
+    },
+}
+
+impl Record {
+    pub fn event(&self) -> &'static str {
+        match self {
+            Record::DraftCreated { .. } => "draft_created",
+            Record::DraftApplied { .. } => "draft_applied",
+            Record::DraftDiscarded { .. } => "draft_discarded",
+            Record::DraftExpired { .. } => "draft_expired",
+        }
+    }
+
+    pub fn draft_id(&self) -> &str {
+        match self {
+            Record::DraftCreated { draft_id, .. }
+            | Record::DraftApplied { draft_id, .. }
+            | Record::DraftDiscarded { draft_id, .. }
+            | Record::DraftExpired { draft_id, .. } => draft_id,
+        }
+    }
+
+    pub fn position(&self) -> u64 {
+        match self {
+            Record::DraftCreated { merkle_position, .. }
+            | Record::DraftApplied { merkle_position, .. }
+            | Record::DraftDiscarded { merkle_position, .. }
+            | Record::DraftExpired { merkle_position, .. } => *merkle_position,
+        }
+    }
+
+    /// The principal whose key must have signed this record.
+    pub fn signer(&self) -> &str {
+        match self {
+            Record::DraftCreated { signer, .. }
+            | Record::DraftApplied { signer, .. }
+            | Record::DraftDiscarded { signer, .. }
+            | Record::DraftExpired { signer, .. } => signer,
+        }
+    }
+
+    /// Who the record says acted (`agent:ops-bot`, `user:alice`).
+    pub fn actor(&self) -> &str {
+        match self {
+            Record::DraftCreated { created_by, .. } => created_by,
+            Record::DraftApplied { applied_by, .. } => applied_by,
+            Record::DraftDiscarded { discarded_by, .. } => discarded_by,
+            Record::DraftExpired { removed_by, .. } => removed_by,
+        }
+    }
+
+    /// When the record says it happened, as written.
+    pub fn at(&self) -> &str {
+        match self {
+            Record::DraftCreated { created_at, .. } => created_at,
+            Record::DraftApplied { applied_at, .. } => applied_at,
+            Record::DraftDiscarded { discarded_at, .. } => discarded_at,
+            Record::DraftExpired { removed_at, .. } => removed_at,
+        }
+    }
+
+    pub fn previous_digest(&self) -> Option<&str> {
+        match self {
+            Record::DraftCreated { .. } => None,
+            Record::DraftApplied { previous_digest, .. }
+            | Record::DraftDiscarded { previous_digest, .. }
+            | Record::DraftExpired { previous_digest, .. } => Some(previous_digest),
+        }
+    }
+
+    /// Apply records are signed in their own namespace, which only people's
+    /// keys are listed for.
+    pub fn namespace(&self) -> &'static str {
+        match self {
+            Record::DraftApplied { .. } => APPLY_NAMESPACE,
+            _ => EVIDENCE_NAMESPACE,
+        }
+    }
+
+    /// The canonical JSON line, without the newline: the Merkle leaf.
+    pub fn canonical(&self) -> String {
+        canonical_json(&serde_json::to_value(self).expect("records are plain data"))
+    }
+
+    /// `sha256:` of the canonical line: what `previous_digest` points at.
+    pub fn digest(&self) -> String {
+        sha256_digest(self.canonical().as_bytes())
+    }
+
+    /// The bytes that get signed: the canonical line and its newline.
+    pub fn signed_message(&self) -> String {
+        format!("{}\n", self.canonical())
+    }
+}
+
+/// A note as stored: the record's line and its signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedRecord {
+    pub record: Record,
+    pub signature: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteError(pub String);
+
+impl fmt::Display for NoteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl SignedRecord {
+    pub fn to_note(&self) -> String {
+        let mut note = self.record.signed_message();
+        note.push_str(&self.signature);
+        if !note.ends_with('\n') {
+            note.push('\n');
+        }
+        note
+    }
+
+    pub fn parse_note(text: &str) -> Result<SignedRecord, NoteError> {
+        let (line, signature) = text.split_once('\n').ok_or_else(|| NoteError("the note has no signature".into()))?;
+        let record: Record =
+            serde_json::from_str(line).map_err(|e| NoteError(format!("the record is not a known record: {e}")))?;
+        if record.canonical() != line {
+            return Err(NoteError("the record is not in canonical JSON form".into()));
+        }
+        if !signature.trim_start().starts_with("-----BEGIN SSH SIGNATURE-----") {
+            return Err(NoteError("the note's second part is not an SSH signature".into()));
+        }
+        Ok(SignedRecord { record, signature: signature.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn created() -> Record {
+        Record::DraftCreated {
+            draft_id: "0193a7c2-5d1e-7b3a-9c4f-2a6b8e1d0f35".into(),
+            draft_type: "endpoint".into(),
+            created_by: "agent:ops-bot".into(),
+            created_at: "2026-11-23T21:00:00Z".into(),
+            proposed_spec_digest: "sha256:00".into(),
+            merkle_position: 0,
+            signer: "ops-bot".into(),
+        }
+    }
+
+    #[test]
+    fn canonical_line_has_sorted_keys_and_the_event() {
+        let line = created().canonical();
+        assert!(
+            line.starts_with(r#"{"created_at":"2026-11-23T21:00:00Z","created_by":"agent:ops-bot","draft_id":"#),
+            "{line}"
+        );
+        assert!(line.contains(r#""event":"draft_created""#) && line.contains(r#""type":"endpoint""#));
+    }
+
+    #[test]
+    fn notes_round_trip_and_reject_non_canonical_lines() {
+        let signed = SignedRecord {
+            record: created(),
+            signature: "-----BEGIN SSH SIGNATURE-----\nAA\n-----END SSH SIGNATURE-----\n".into(),
+        };
+        assert_eq!(SignedRecord::parse_note(&signed.to_note()).unwrap(), signed);
+        let spaced = signed.to_note().replacen("{\"created_at\"", "{ \"created_at\"", 1);
+        assert!(SignedRecord::parse_note(&spaced).is_err());
+        let extra = signed.to_note().replacen("{\"created_at\"", "{\"admin\":true,\"created_at\"", 1);
+        assert!(SignedRecord::parse_note(&extra).is_err());
+    }
+}

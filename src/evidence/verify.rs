@@ -1,0 +1,292 @@
+//! Checking the evidence log as a whole: positions, signatures, links between
+//! records, and agreement with the drafts and commits they describe.
+//!
+//! Pure: the caller loads notes, commits and drafts and passes in how to check
+//! a signature, so every rule here can be tested without git or keys. Every
+//! problem is reported with the position (or commit) where it was found.
+
+use super::merkle::{self, Hash, MerkleLog};
+use super::record::{Record, SignedRecord};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+/// One note found under the notes ref.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The object the note is attached to.
+    pub object: String,
+    /// The note, or why it cannot be read.
+    pub note: Result<SignedRecord, String>,
+    /// What the annotated commit says about itself.
+    pub commit: CommitFacts,
+}
+
+/// Facts about an annotated commit, from its message and position in history.
+#[derive(Debug, Clone, Default)]
+pub struct CommitFacts {
+    /// The `Draft-Id:` trailer.
+    pub draft_id: Option<String>,
+    /// The event its trailers describe: `Created-By:` means `draft_created`,
+    /// `Discarded-By:` `draft_discarded`, `Applied-By:` `draft_applied`,
+    /// `Removed-By:` `draft_expired`.
+    pub event: Option<&'static str>,
+    /// Whether it is in the history of the branch its event belongs on.
+    pub reachable: bool,
+}
+
+/// A draft as it stands on the drafts branch.
+#[derive(Debug, Clone)]
+pub struct DraftFacts {
+    pub id: String,
+    pub draft_type: String,
+    pub created_by: String,
+    pub spec_digest: Option<String>,
+    /// `pending`, `applied` or `discarded`, as written in the file.
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub position: Option<u64>,
+    pub object: Option<String>,
+    pub draft_id: Option<String>,
+    pub reason: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.position, &self.object) {
+            (Some(p), _) => write!(f, "position {p}: {}", self.reason),
+            (None, Some(o)) => write!(f, "note on {}: {}", &o[..o.len().min(12)], self.reason),
+            (None, None) => write!(f, "{}", self.reason),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DraftEvidence {
+    Verified,
+    Missing,
+    Invalid,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogReport {
+    pub size: u64,
+    pub root: Hash,
+    /// Leaf hashes in position order (for proofs), when positions are sound.
+    pub leaves: Vec<Hash>,
+    /// Records in position order.
+    pub records: Vec<(String, SignedRecord)>,
+    pub problems: Vec<Problem>,
+    pub drafts: HashMap<String, DraftEvidence>,
+}
+
+impl LogReport {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Checks a whole log. `check_signature` verifies one record's signature for
+/// its signer and namespace against the allowed signers.
+pub fn verify_log(
+    entries: Vec<Entry>,
+    drafts: &[DraftFacts],
+    check_signature: &dyn Fn(&SignedRecord) -> Result<(), String>,
+) -> LogReport {
+    let mut problems = Vec::new();
+    let mut by_position: BTreeMap<u64, (Entry, SignedRecord)> = BTreeMap::new();
+    let problem = |position: Option<u64>, entry: &Entry, draft_id: Option<&str>, reason: String| Problem {
+        position,
+        object: Some(entry.object.clone()),
+        draft_id: draft_id.map(str::to_string),
+        reason,
+    };
+
+    for entry in entries {
+        let signed = match &entry.note {
+            Ok(signed) => signed.clone(),
+            Err(why) => {
+                problems.push(problem(None, &entry, entry.commit.draft_id.as_deref(), why.clone()));
+                continue;
+            }
+        };
+        let record = &signed.record;
+        let position = record.position();
+        let id = Some(record.draft_id());
+        if let Err(why) = check_signature(&signed) {
+            problems.push(problem(Some(position), &entry, id, format!("{} signature: {why}", record.event())));
+        }
+        if principal_of(record.actor()) != Some(record.signer()) {
+            problems.push(problem(
+                Some(position),
+                &entry,
+                id,
+                format!("signed by {} but records {} as the actor", record.signer(), record.actor()),
+            ));
+        }
+        if entry.commit.draft_id.as_deref() != Some(record.draft_id()) || entry.commit.event != Some(record.event()) {
+            problems.push(problem(
+                Some(position),
+                &entry,
+                id,
+                format!(
+                    "the {} record for draft {} is attached to a commit that is not that event",
+                    record.event(),
+                    record.draft_id()
+                ),
+            ));
+        } else if !entry.commit.reachable {
+            problems.push(problem(Some(position), &entry, id, "the annotated commit is not on its branch".into()));
+        }
+        if let Some((other, _)) = by_position.get(&position) {
+            let reason = format!("position {position} is used twice (also by the note on {})", other.object);
+            problems.push(problem(Some(position), &entry, id, reason));
+            continue;
+        }
+        by_position.insert(position, (entry, signed));
+    }
+
+    // Positions 0..n-1, no gap.
+    let size = by_position.len() as u64;
+    for (expected, position) in by_position.keys().enumerate() {
+        if *position != expected as u64 {
+            problems.push(Problem {
+                position: Some(expected as u64),
+                object: None,
+                draft_id: None,
+                reason: format!("position {expected} is missing: the next record is at {position}"),
+            });
+            break;
+        }
+    }
+
+    // Links: each draft is created once, and later events point at that record.
+    let mut created: HashMap<String, (u64, String)> = HashMap::new();
+    for (position, (entry, signed)) in &by_position {
+        let record = &signed.record;
+        let id = record.draft_id().to_string();
+        match record.previous_digest() {
+            None => {
+                if let std::collections::hash_map::Entry::Vacant(slot) = created.entry(id.clone()) {
+                    slot.insert((*position, record.digest()));
+                } else {
+                    problems.push(problem(Some(*position), entry, Some(&id), format!("draft {id} is created twice")));
+                }
+            }
+            Some(previous) => match created.get(&id) {
+                Some((_, digest)) if digest == previous => {}
+                Some(_) => problems.push(problem(
+                    Some(*position),
+                    entry,
+                    Some(&id),
+                    format!("previous_digest does not match draft {id}'s draft_created record"),
+                )),
+                None => problems.push(problem(
+                    Some(*position),
+                    entry,
+                    Some(&id),
+                    format!("no earlier draft_created record for draft {id}"),
+                )),
+            },
+        }
+    }
+
+    // The drafts on the branch agree with their records.
+    let mut by_draft: HashMap<&str, Vec<&SignedRecord>> = HashMap::new();
+    for (_, signed) in by_position.values() {
+        by_draft.entry(signed.record.draft_id()).or_default().push(signed);
+    }
+    for draft in drafts {
+        let records = by_draft.get(draft.id.as_str()).map(Vec::as_slice).unwrap_or_default();
+        for reason in draft_problems(draft, records, &|_| Ok(())) {
+            problems.push(Problem { position: None, object: None, draft_id: Some(draft.id.clone()), reason });
+        }
+    }
+
+    let mut log = MerkleLog::new();
+    let mut leaves = Vec::with_capacity(by_position.len());
+    let mut records = Vec::with_capacity(by_position.len());
+    for (entry, signed) in by_position.into_values() {
+        let leaf = merkle::leaf_hash(signed.record.canonical().as_bytes());
+        log.push(leaf);
+        leaves.push(leaf);
+        records.push((entry.object, signed));
+    }
+
+    let mut states: HashMap<String, DraftEvidence> = HashMap::new();
+    for draft in drafts {
+        let state = if !created.contains_key(&draft.id) {
+            DraftEvidence::Missing
+        } else if problems.iter().any(|p| p.draft_id.as_deref() == Some(draft.id.as_str())) {
+            DraftEvidence::Invalid
+        } else {
+            DraftEvidence::Verified
+        };
+        states.insert(draft.id.clone(), state);
+    }
+    LogReport { size, root: log.root(), leaves, records, problems, drafts: states }
+}
+
+/// `agent:ops-bot` → `ops-bot`.
+pub fn principal_of(actor: &str) -> Option<&str> {
+    actor.strip_prefix("agent:").or_else(|| actor.strip_prefix("user:"))
+}
+
+/// Whether one draft's records back it: a signed `draft_created` record that
+/// matches the file, later records linked to it, and a record for the status
+/// the file claims. Returns what is wrong, empty when nothing is.
+pub fn draft_problems(
+    draft: &DraftFacts,
+    records: &[&SignedRecord],
+    check_signature: &dyn Fn(&SignedRecord) -> Result<(), String>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    let id = &draft.id;
+    let created: Vec<&&SignedRecord> = records.iter().filter(|r| r.record.previous_digest().is_none()).collect();
+    let [created] = created.as_slice() else {
+        return vec![format!("draft {id} has {} draft_created records, not one", created.len())];
+    };
+    let Record::DraftCreated { draft_type, created_by, proposed_spec_digest, .. } = &created.record else {
+        unreachable!("only draft_created records have no previous_digest")
+    };
+    for (what, ok) in [
+        ("proposed_spec", draft.spec_digest.as_deref() == Some(proposed_spec_digest.as_str())),
+        ("type", *draft_type == draft.draft_type),
+        ("created_by", *created_by == draft.created_by),
+    ] {
+        if !ok {
+            problems.push(format!("draft {id}'s {what} differs from its signed draft_created record"));
+        }
+    }
+    let created_digest = created.record.digest();
+    for signed in records {
+        let record = &signed.record;
+        if let Err(why) = check_signature(signed) {
+            problems.push(format!("{} signature: {why}", record.event()));
+        }
+        if principal_of(record.actor()) != Some(record.signer()) {
+            problems.push(format!(
+                "{} is signed by {} but records {} as the actor",
+                record.event(),
+                record.signer(),
+                record.actor()
+            ));
+        }
+        if record.previous_digest().is_some_and(|p| p != created_digest) {
+            problems
+                .push(format!("{}'s previous_digest does not match draft {id}'s draft_created record", record.event()));
+        }
+    }
+    let needed = match draft.status.as_str() {
+        "applied" => Some("draft_applied"),
+        "discarded" => Some("draft_discarded"),
+        _ => None,
+    };
+    if let Some(needed) = needed.filter(|n| !records.iter().any(|r| r.record.event() == *n)) {
+        problems.push(format!("draft {id} is {} but the log has no {needed} record", draft.status));
+    }
+    problems
+}

@@ -1,0 +1,97 @@
+//! `draft evidence`: list, verify and prove the evidence log.
+
+use super::Service;
+use crate::domain::draft_id::{DraftId, IdPrefix};
+use crate::error::{Check, Code, Error, Result};
+use crate::evidence::merkle::{self, Hash};
+use crate::evidence::proof::InclusionProof;
+use crate::evidence::verify::LogReport;
+
+/// A log that verified.
+#[derive(Debug, Clone)]
+pub struct VerifiedLog {
+    pub size: u64,
+    pub root: Hash,
+}
+
+impl Service {
+    /// Loads and checks the whole log; problems are reported, not raised.
+    pub fn evidence_log(&self) -> Result<LogReport> {
+        let layout = self.layout()?;
+        let drafts = self.load_all(&layout)?;
+        self.load_evidence(&layout, &drafts)
+    }
+
+    /// Checks every record; with `root`, also that the first `size` records
+    /// still hash to it (the log was only appended to).
+    pub fn evidence_verify(&self, root: Option<(u64, Hash)>) -> Result<VerifiedLog> {
+        let report = self.evidence_log()?;
+        let mut problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        if let Some((size, expected)) = root {
+            if size > report.size {
+                problems
+                    .push(format!("--root names {size} records but the log has {}: records were removed", report.size));
+            } else if merkle::root(&report.leaves[..size as usize]) != expected {
+                problems.push(format!(
+                    "the first {size} records no longer hash to {}: the log was rewritten",
+                    merkle::to_hex(&expected)
+                ));
+            }
+        }
+        if problems.is_empty() {
+            return Ok(VerifiedLog { size: report.size, root: report.root });
+        }
+        let checks = problems.iter().map(|p| Check::fail(Code::EvidenceInvalid, p.clone())).collect();
+        Err(Error {
+            code: Code::EvidenceInvalid,
+            message: format!("the evidence log does not verify: {}", problems[0]),
+            hint: Some(
+                "do not trust drafts whose evidence fails; see which records are wrong with `draft evidence list`"
+                    .into(),
+            ),
+            checks,
+        })
+    }
+
+    /// RFC 6962 inclusion proofs for every record of one draft.
+    pub fn evidence_prove(&self, id: &str) -> Result<Vec<InclusionProof>> {
+        let report = self.evidence_log()?;
+        let prefix = IdPrefix::parse(id).map_err(|e| Error::new(Code::NotFound, e))?;
+        let mut ids: Vec<&str> = report.records.iter().map(|(_, s)| s.record.draft_id()).collect();
+        ids.sort();
+        ids.dedup();
+        let matching: Vec<&str> =
+            ids.into_iter().filter(|i| DraftId::parse(i).is_some_and(|d| prefix.matches(&d))).collect();
+        let draft_id = match matching.as_slice() {
+            [one] => one.to_string(),
+            [] => {
+                return Err(Error::new(Code::NotFound, format!("no evidence records for a draft starting with {id}"))
+                    .with_hint("run `draft evidence list` to see the records"));
+            }
+            many => {
+                return Err(Error::new(Code::AmbiguousId, format!("{} drafts match {id}", many.len()))
+                    .with_hint("type more of the id"));
+            }
+        };
+        Ok(report
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, (_, signed))| signed.record.draft_id() == draft_id)
+            .map(|(index, (object, signed))| {
+                let path = merkle::inclusion_proof(&report.leaves, index).expect("index is in range");
+                InclusionProof {
+                    draft_id: draft_id.clone(),
+                    event: signed.record.event().to_string(),
+                    object: object.clone(),
+                    record: signed.record.canonical(),
+                    leaf_index: index as u64,
+                    tree_size: report.size,
+                    leaf_hash: merkle::to_hex(&report.leaves[index]),
+                    root: merkle::to_hex(&report.root),
+                    proof: path.iter().map(merkle::to_hex).collect(),
+                }
+            })
+            .collect())
+    }
+}

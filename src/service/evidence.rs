@@ -1,0 +1,284 @@
+//! The evidence log through the store: signing and landing records with the
+//! commits they describe, and loading the log to verify it.
+
+use super::{Layout, Listed, Service};
+use crate::domain::config::ALLOWED_SIGNERS_PATH;
+use crate::domain::draft_id::DraftId;
+use crate::domain::identity::Actor;
+use crate::error::{Code, Error, Result};
+use crate::evidence::allowed_signers::AllowedSigners;
+use crate::evidence::record::Record;
+use crate::evidence::record::SignedRecord;
+use crate::evidence::signing::{self, Signer};
+use crate::evidence::verify::{CommitFacts, DraftFacts, Entry, LogReport, verify_log};
+use crate::evidence::verify::{DraftEvidence, draft_problems};
+use crate::evidence::{NOTES_REF, index_path};
+use crate::store::{BlobRead, RefUpdate};
+use chrono::{DateTime, Utc};
+use git2::Oid;
+use std::collections::HashSet;
+
+const SIZE_TRAILER: &str = "Evidence-Size: ";
+
+/// Largest note we read; a record and its signature are under 2 KiB.
+const MAX_NOTE_BYTES: usize = 16 * 1024;
+
+impl Service {
+    /// `.zen/allowed_signers` as it is on main now.
+    pub(crate) fn allowed_signers(&self, layout: &Layout) -> Result<AllowedSigners> {
+        let tree = self.store.commit_tree(layout.main.commit)?;
+        let Some(blob) = self.store.blob_id_at(&tree, ALLOWED_SIGNERS_PATH)? else {
+            return Ok(AllowedSigners::default());
+        };
+        let invalid = |why: String| {
+            Error::new(Code::InvalidConfig, format!("{ALLOWED_SIGNERS_PATH} on main: {why}"))
+                .with_hint("fix the file on main; it uses git's allowed_signers format")
+        };
+        let bytes = match self.store.read_blob(blob, 1024 * 1024)? {
+            BlobRead::Bytes(bytes) => bytes,
+            BlobRead::TooLarge(size) => return Err(invalid(format!("{size} bytes is too large"))),
+        };
+        let text = String::from_utf8(bytes).map_err(|_| invalid("not UTF-8".into()))?;
+        AllowedSigners::parse(&text).map_err(|e| invalid(e.to_string()))
+    }
+
+    /// The caller's signing key, refused up front with `refusal` unless
+    /// `.zen/allowed_signers` lists it for `actor` in `namespace`: a record
+    /// nobody could verify is never written.
+    pub(crate) fn signer_for(
+        &self,
+        layout: &Layout,
+        actor: &Actor,
+        namespace: &str,
+        refusal: Code,
+    ) -> Result<Box<dyn Signer>> {
+        let git_key = self.store.repo().config().ok().and_then(|c| c.get_string("user.signingkey").ok());
+        let signer = signing::signer_from(&|name| self.env.signing.get(name).cloned(), git_key.as_deref()).map_err(|e| {
+            Error::new(Code::SigningKeyMissing, format!("no usable signing key: {e}")).with_hint(
+                "set ZEN_SIGNING_KEY to an OpenSSH private key (ssh-keygen -t ed25519), or git's user.signingkey; nothing was written",
+            )
+        })?;
+        let allowed = self.allowed_signers(layout)?;
+        let key = signer.public_key();
+        if !allowed.allows(actor.id(), namespace, key, self.now().timestamp()) {
+            let fingerprint = key.fingerprint(ssh_key::HashAlg::Sha256);
+            let listed = allowed.principals_for(key);
+            let also =
+                if listed.is_empty() { String::new() } else { format!(" (it is listed for {})", listed.join(", ")) };
+            return Err(Error::new(
+                refusal,
+                format!("the signing key {fingerprint} is not listed for {} with namespace {namespace} in {ALLOWED_SIGNERS_PATH}{also}", actor.id()),
+            )
+            .with_hint(format!(
+                "add `{} namespaces=\"{namespace}\" <your public key>` to {ALLOWED_SIGNERS_PATH} on main (reviewed like any change); nothing was written",
+                actor.id()
+            )));
+        }
+        Ok(signer)
+    }
+
+    /// The number of records in the log at `notes_tip`, from the size the
+    /// last writer recorded in its commit (counting only when a foreign
+    /// writer left none).
+    pub(crate) fn log_size(&self, notes_tip: Option<Oid>) -> Result<u64> {
+        let Some(tip) = notes_tip else { return Ok(0) };
+        let commit = self.store.repo().find_commit(tip)?;
+        let message = commit.message().unwrap_or_default();
+        if let Some(size) = message.lines().find_map(|l| l.strip_prefix(SIZE_TRAILER)?.trim().parse().ok()) {
+            return Ok(size);
+        }
+        Ok(self.store.all_notes(&commit.tree()?)?.len() as u64)
+    }
+
+    /// Writes the notes commit that attaches `signed` to `object`.
+    pub(crate) fn write_note(
+        &self,
+        notes_tip: Option<Oid>,
+        object: Oid,
+        signed: &SignedRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Oid> {
+        let blob = self.store.write_blob(signed.to_note().as_bytes())?;
+        let base = notes_tip.map(|c| self.store.commit_tree(c)).transpose()?;
+        let record = &signed.record;
+        let id =
+            DraftId::parse(record.draft_id()).ok_or_else(|| Error::internal("a record for a malformed draft id"))?;
+        let tree = self.store.edit_tree(base.as_ref(), &crate::store::Store::note_path(object), Some(blob))?;
+        let tree = tree.map(|t| self.store.repo().find_tree(t)).transpose()?;
+        let tree = self.store.edit_tree(tree.as_ref(), &index_path(&id, record.event()), Some(blob))?;
+        let tree = tree.expect("the tree holds the new note");
+        let message = format!(
+            "{} {} at position {}\n\n{SIZE_TRAILER}{}\n",
+            record.event(),
+            record.draft_id(),
+            record.position(),
+            record.position() + 1
+        );
+        let parents: Vec<Oid> = notes_tip.into_iter().collect();
+        self.store.write_commit(tree, &parents, &message, "zen-draft", now)
+    }
+
+    /// The ref update that lands `signed` on `object` at the log's next position.
+    pub(crate) fn note_update(
+        &self,
+        object: Oid,
+        make: &dyn Fn(u64) -> Result<SignedRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<RefUpdate> {
+        let notes_tip = self.store.ref_target(NOTES_REF)?;
+        let position = self.log_size(notes_tip)?;
+        let signed = make(position)?;
+        let new = self.write_note(notes_tip, object, &signed, now)?;
+        Ok(RefUpdate { refname: NOTES_REF.to_string(), old: notes_tip, new })
+    }
+
+    /// Loads every note and checks the whole log against the drafts branch.
+    pub(crate) fn load_evidence(&self, layout: &Layout, drafts: &[Listed]) -> Result<LogReport> {
+        let allowed = self.allowed_signers(layout)?;
+        let drafts_history = match self.store.branch_tip(&layout.config.drafts_branch)? {
+            Some(tip) => self.history(tip.commit)?,
+            None => HashSet::new(),
+        };
+        let main_history = self.history(layout.main.commit)?;
+        let mut entries = Vec::new();
+        if let Some(tip) = self.store.ref_target(NOTES_REF)? {
+            let tree = self.store.commit_tree(tip)?;
+            for (object, blob) in self.store.all_notes(&tree)? {
+                let note = match self.store.read_blob(blob, MAX_NOTE_BYTES)? {
+                    BlobRead::Bytes(bytes) => String::from_utf8(bytes)
+                        .map_err(|_| "the note is not UTF-8".to_string())
+                        .and_then(|text| SignedRecord::parse_note(&text).map_err(|e| e.0)),
+                    BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes, too large to be a record")),
+                };
+                let commit = self.commit_facts(object, &drafts_history, &main_history);
+                entries.push(Entry { object: object.to_string(), note, commit });
+            }
+        }
+        let facts: Vec<DraftFacts> = drafts
+            .iter()
+            .filter_map(|entry| match entry {
+                Listed::Draft(view) => Some(draft_facts(view)),
+                Listed::Invalid { .. } => None,
+            })
+            .collect();
+        let now = self.now().timestamp();
+        let check = |signed: &SignedRecord| check_signature(signed, &allowed, now);
+        Ok(verify_log(entries, &facts, &check))
+    }
+
+    /// One draft's records, found through the index in the notes tree.
+    pub(crate) fn draft_records(&self, id: &DraftId) -> Result<Vec<Result<SignedRecord, String>>> {
+        let Some(tip) = self.store.ref_target(NOTES_REF)? else { return Ok(Vec::new()) };
+        let tree = self.store.commit_tree(tip)?;
+        let dir = index_path(id, "");
+        let Some(folder) = self.store.subtree(&tree, dir.trim_end_matches('/'))? else { return Ok(Vec::new()) };
+        let mut records = Vec::new();
+        for entry in folder.iter() {
+            let note = match self.store.read_blob(entry.id(), MAX_NOTE_BYTES)? {
+                BlobRead::Bytes(bytes) => String::from_utf8(bytes)
+                    .map_err(|_| "the note is not UTF-8".to_string())
+                    .and_then(|text| SignedRecord::parse_note(&text).map_err(|e| e.0)),
+                BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes")),
+            };
+            records.push(note);
+        }
+        Ok(records)
+    }
+
+    /// A draft's `draft_created` record, for the `previous_digest` of a later one.
+    pub(crate) fn created_record(&self, id: &DraftId) -> Result<Record> {
+        let found = self
+            .draft_records(id)?
+            .into_iter()
+            .filter_map(Result::ok)
+            .find(|s| matches!(s.record, Record::DraftCreated { .. }) && s.record.draft_id() == id.to_string());
+        found.map(|s| s.record).ok_or_else(|| {
+            Error::new(Code::EvidenceMismatch, format!("draft {id} has no draft_created record in the evidence log"))
+                .with_hint("a draft without signed creation evidence cannot move on; run `draft evidence verify`")
+        })
+    }
+
+    /// Whether a draft's records back it: verified, missing or invalid.
+    pub(crate) fn draft_evidence(&self, allowed: &AllowedSigners, view: &super::DraftView) -> Result<DraftEvidence> {
+        let records = self.draft_records(&view.id)?;
+        if records.is_empty() {
+            return Ok(DraftEvidence::Missing);
+        }
+        let Ok(records) = records.into_iter().collect::<Result<Vec<_>, _>>() else { return Ok(DraftEvidence::Invalid) };
+        let facts = draft_facts(view);
+        let refs: Vec<&SignedRecord> = records.iter().filter(|r| r.record.draft_id() == facts.id).collect();
+        if refs.len() != records.len() {
+            return Ok(DraftEvidence::Invalid);
+        }
+        let now = self.now().timestamp();
+        let check = |signed: &SignedRecord| check_signature(signed, allowed, now);
+        if !refs.iter().any(|r| matches!(r.record, Record::DraftCreated { .. })) {
+            return Ok(DraftEvidence::Missing);
+        }
+        Ok(if draft_problems(&facts, &refs, &check).is_empty() {
+            DraftEvidence::Verified
+        } else {
+            DraftEvidence::Invalid
+        })
+    }
+
+    /// Every commit reachable from `tip`.
+    fn history(&self, tip: Oid) -> Result<HashSet<Oid>> {
+        let mut walk = self.store.repo().revwalk()?;
+        walk.push(tip)?;
+        Ok(walk.collect::<Result<HashSet<Oid>, git2::Error>>()?)
+    }
+
+    fn commit_facts(&self, object: Oid, drafts: &HashSet<Oid>, main: &HashSet<Oid>) -> CommitFacts {
+        let Ok(commit) = self.store.repo().find_commit(object) else { return CommitFacts::default() };
+        let message = commit.message().unwrap_or_default();
+        let trailer = |key: &str| message.lines().rev().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()));
+        let event = [
+            ("Created-By:", "draft_created"),
+            ("Discarded-By:", "draft_discarded"),
+            ("Applied-By:", "draft_applied"),
+            ("Removed-By:", "draft_expired"),
+        ]
+        .into_iter()
+        .find(|(key, _)| trailer(key).is_some())
+        .map(|(_, event)| event);
+        let reachable = match event {
+            Some("draft_applied") => main.contains(&object),
+            Some(_) => drafts.contains(&object),
+            None => false,
+        };
+        CommitFacts { draft_id: trailer("Draft-Id:"), event, reachable }
+    }
+}
+
+fn draft_facts(view: &super::DraftView) -> DraftFacts {
+    DraftFacts {
+        id: view.id.to_string(),
+        draft_type: view.draft.draft_type.to_string(),
+        created_by: view.draft.created_by.clone(),
+        spec_digest: view.draft.proposed_spec.as_ref().map(crate::domain::digest::value_digest),
+        status: match view.draft.status {
+            crate::domain::draft::Status::Pending => "pending",
+            crate::domain::draft::Status::Applied => "applied",
+            crate::domain::draft::Status::Discarded => "discarded",
+        }
+        .to_string(),
+    }
+}
+
+/// Verifies a record's signature for its signer and namespace, against the
+/// allowed signers as of the time the record says it was made.
+fn check_signature(signed: &SignedRecord, allowed: &AllowedSigners, now: i64) -> Result<(), String> {
+    let record = &signed.record;
+    let at = DateTime::parse_from_rfc3339(record.at()).map_or(now, |t| t.timestamp());
+    signing::verify(
+        &signed.signature,
+        record.namespace(),
+        record.signed_message().as_bytes(),
+        record.signer(),
+        allowed,
+        at,
+    )
+    .map(|_| ())
+    .map_err(|e| e.to_string())
+}
