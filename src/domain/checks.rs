@@ -98,7 +98,9 @@ pub fn check_endpoint_spec(value: Option<&Value>, config: &Config) -> SpecReport
         None => not_evaluated(Code::InvalidTargetUrl, "no target_url"),
         Some(url) => match target_url::check_target_url(url, &config.allow_http_hosts) {
             Ok(()) => Check::pass(Code::InvalidTargetUrl, "target_url is a public https URL"),
-            Err(problem) => Check::fail(Code::InvalidTargetUrl, format!("target_url: {problem}")),
+            Err(problem) => {
+                Check::fail(Code::InvalidTargetUrl, format!("target_url: {}", secrets::redact(&problem.to_string())))
+            }
         },
     };
 
