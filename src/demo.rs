@@ -126,3 +126,9 @@ fn commit_all(repo: &Repository, message: &str) -> Result<()> {
     repo.commit(Some("HEAD"), &who, &who, message, &tree, &parents)?;
     Ok(())
 }
+
+/// The spec digest `draft show` prints for a draft of the demo repo.
+pub fn spec_digest(dir: &Path, id: &str) -> Result<String> {
+    let service = Service::open(Some(dir), CallerEnv::default())?;
+    service.show(id)?.spec_digest.ok_or_else(|| Error::internal("the demo's draft has no spec"))
+}

@@ -41,17 +41,22 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     println!("  drafts: three changes proposed by the agent {DEMO_AGENT}; nothing on main changed because of them");
 
     say("1. What have agents proposed? Pending and expired drafts, with what each would change:");
-    tour(&style, &built.dir, &["list"])?;
+    tour(&style, &built.dir, &[], &["list"])?;
     say("2. Review the good one: its spec, the digest you approve, and the diff against main:");
-    tour(&style, &built.dir, &["show", good])?;
+    tour(&style, &built.dir, &[], &["show", good])?;
     say(
         "3. CI runs the checks apply will run. One draft's file changed on main after it was proposed (BASE_CHANGED), one expired:",
     );
-    tour(&style, &built.dir, &["validate", "--all"])?;
-    say(
-        "4. Every create was signed by the agent's key. Anyone can check the whole log, or one record with ssh-keygen:",
-    );
-    tour(&style, &built.dir, &["evidence", "verify"])?;
+    tour(&style, &built.dir, &[], &["validate", "--all"])?;
+    say("4. The agent cannot apply, even when it also claims to be a person:");
+    tour(&style, &built.dir, &[("ZEN_MCP_TOKEN", "t"), ("ZEN_USER_ID", DEMO_HUMAN)], &["apply", good])?;
+    say("5. The human applies the good draft, bound to the digest they reviewed:");
+    let digest = demo::spec_digest(&built.dir, &built.good)?;
+    let human_env = [("ZEN_USER_ID", DEMO_HUMAN), ("ZEN_SIGNING_KEY", human_key.as_str())];
+    tour(&style, &built.dir, &human_env, &["apply", good, "--digest", &digest])?;
+    say("6. Every step was signed: three creates by the agent, the apply by the human. Anyone can check the log:");
+    tour(&style, &built.dir, &[], &["evidence", "list"])?;
+    tour(&style, &built.dir, &[], &["evidence", "verify"])?;
 
     say("Next, try:");
     let mut next = Vec::new();
@@ -88,13 +93,23 @@ fn short_ids(ids: &[&String]) -> Vec<String> {
         .collect()
 }
 
+/// Quotes a value for the shell when it needs it.
+fn shell_word(text: &str) -> String {
+    if text.chars().all(|c| c.is_ascii_alphanumeric() || "/._-:".contains(c)) {
+        text.to_string()
+    } else {
+        format!("'{text}'")
+    }
+}
+
 fn on_path(program: &str) -> bool {
     std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// Shows a command as the user would type it, then runs it with this binary.
-fn tour(style: &Style, dir: &Path, args: &[&str]) -> Result<()> {
-    println!("{}", style.dim(&format!("$ draft {}", args.join(" "))));
+fn tour(style: &Style, dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<()> {
+    let shown_env: String = env.iter().map(|(k, v)| format!("{k}={} ", shell_word(v))).collect();
+    println!("{}", style.dim(&format!("$ {shown_env}draft {}", args.join(" "))));
     std::io::stdout().flush()?;
     let exe = std::env::current_exe()?;
     let status = Command::new(exe)
@@ -102,6 +117,9 @@ fn tour(style: &Style, dir: &Path, args: &[&str]) -> Result<()> {
         .arg(dir)
         .args(args)
         .env_remove("ZEN_MCP_TOKEN")
+        .env_remove("ZEN_USER_ID")
+        .env_remove("ZEN_SIGNING_KEY")
+        .envs(env.iter().copied())
         .status()
         .map_err(|e| Error::internal(format!("cannot run the tour: {e}")))?;
     if let Some(code) = status.code().filter(|c| *c != 0) {

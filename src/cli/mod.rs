@@ -2,6 +2,7 @@
 //! `Args` and one `run`. Commands call the service layer and print a report;
 //! no rule lives here.
 
+mod apply;
 mod create;
 mod demo;
 mod discard;
@@ -40,6 +41,7 @@ enum Command {
     List(list::Args),
     Show(show::Args),
     Validate(validate::Args),
+    Apply(apply::Args),
     Discard(discard::Args),
     Demo(demo::Args),
     Evidence(evidence::Args),
@@ -71,6 +73,7 @@ pub fn main() -> ExitCode {
         Command::List(args) => list::run(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
+        Command::Apply(args) => apply::run(&ctx, args),
         Command::Discard(args) => discard::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
         Command::Evidence(args) => evidence::run(&ctx, args),

@@ -43,6 +43,8 @@ pub struct DraftFacts {
     pub spec_digest: Option<String>,
     /// `pending`, `applied` or `discarded`, as written in the file.
     pub status: String,
+    /// The main commit an applied draft names.
+    pub applied_commit: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,6 +200,19 @@ pub fn verify_log(
     let mut by_draft: HashMap<&str, Vec<&SignedRecord>> = HashMap::new();
     for (_, signed) in by_position.values() {
         by_draft.entry(signed.record.draft_id()).or_default().push(signed);
+    }
+    for (position, (entry, signed)) in &by_position {
+        if signed.record.event() != "draft_applied" {
+            continue;
+        }
+        let named = drafts.iter().find(|d| d.id == signed.record.draft_id()).and_then(|d| d.applied_commit.as_deref());
+        if named.is_some_and(|commit| commit != entry.object) {
+            let reason = format!(
+                "draft {}'s applied_commit is not the commit its draft_applied record is on",
+                signed.record.draft_id()
+            );
+            problems.push(problem(Some(*position), entry, Some(signed.record.draft_id()), reason));
+        }
     }
     for draft in drafts {
         let records = by_draft.get(draft.id.as_str()).map(Vec::as_slice).unwrap_or_default();

@@ -263,6 +263,7 @@ fn draft_facts(view: &super::DraftView) -> DraftFacts {
             crate::domain::draft::Status::Discarded => "discarded",
         }
         .to_string(),
+        applied_commit: view.draft.applied_commit.clone(),
     }
 }
 

@@ -2,6 +2,7 @@
 //! discard. The CLI, the MCP server and the HTTP API are thin layers over
 //! this module; a rule lives here or in the domain, never in an adapter.
 
+mod apply;
 mod audit;
 mod create;
 mod discard;
@@ -10,6 +11,7 @@ mod init;
 mod read;
 mod validate;
 
+pub use apply::Applied;
 pub use audit::VerifiedLog;
 pub use create::{CreateRequest, Created};
 pub use discard::Discarded;

@@ -1,10 +1,13 @@
 //! `draft validate`: the draft checks apply runs (not the identity ones), for CI.
 
-use super::{Listed, Service};
+use super::{DraftView, Layout, Listed, Service};
+use crate::domain::checks::describe_value;
 use crate::domain::checks::{DraftContext, check_draft};
+use crate::domain::digest::value_digest;
 use crate::domain::draft::State;
 use crate::domain::spec::resource_path;
-use crate::error::{Check, Result};
+use crate::error::{Check, Code, Result};
+use crate::service::read::EvidenceState;
 use serde::Serialize;
 
 pub enum ValidateScope {
@@ -45,9 +48,6 @@ impl Service {
                     .collect()
             }
         };
-        let main_tree = self.store.commit_tree(layout.main.commit)?;
-        let now = self.now();
-        let tenant = self.caller_tenant(&layout.config);
         entries
             .into_iter()
             .map(|entry| match entry {
@@ -55,16 +55,61 @@ impl Service {
                     Ok(Validated { id: path, ok: false, checks: vec![Check::fail(error.code, error.message)] })
                 }
                 Listed::Draft(view) => {
-                    let current_base = match view.draft.spec_name() {
-                        Some(name) => self.store.blob_id_at(&main_tree, &resource_path(name))?.map(|b| b.to_string()),
-                        None => None,
-                    };
-                    let ctx =
-                        DraftContext { now, tenant, config: &layout.config, current_base: current_base.as_deref() };
-                    let checks = check_draft(&view.draft, &ctx);
+                    let checks = self.draft_checks(&layout, &view, None)?;
                     Ok(Validated { id: view.id.to_string(), ok: checks.iter().all(|c| c.ok), checks })
                 }
             })
             .collect()
     }
+
+    /// Every draft check apply runs, in SPEC order: the pure checks of the
+    /// domain, with the evidence check (and the reviewed digest, for apply)
+    /// before `BASE_CHANGED`. `view.evidence` must be filled in.
+    pub(crate) fn draft_checks(&self, layout: &Layout, view: &DraftView, reviewed: Option<&str>) -> Result<Vec<Check>> {
+        let main_tree = self.store.commit_tree(layout.main.commit)?;
+        let current_base = match view.draft.spec_name() {
+            Some(name) => self.store.blob_id_at(&main_tree, &resource_path(name))?.map(|b| b.to_string()),
+            None => None,
+        };
+        let tenant = self.caller_tenant(&layout.config);
+        let ctx =
+            DraftContext { now: self.now(), tenant, config: &layout.config, current_base: current_base.as_deref() };
+        let mut checks = check_draft(&view.draft, &ctx);
+        let spec_digest = view.draft.proposed_spec.as_ref().map(value_digest);
+        let base_changed = checks.pop().expect("check_draft ends with BASE_CHANGED");
+        checks.push(evidence_check(view.evidence, spec_digest.as_deref(), reviewed));
+        checks.push(base_changed);
+        Ok(checks)
+    }
+}
+
+/// `EVIDENCE_MISMATCH`: the spec is the one its signed `draft_created` record
+/// names, and, when the reviewer gave one, the digest they reviewed.
+fn evidence_check(evidence: EvidenceState, spec_digest: Option<&str>, reviewed: Option<&str>) -> Check {
+    let mut problems = Vec::new();
+    match evidence {
+        EvidenceState::Verified => {}
+        EvidenceState::Missing => problems.push("the draft has no signed draft_created record".to_string()),
+        EvidenceState::Invalid => {
+            problems.push("the draft does not match its signed evidence, or a signature does not verify".to_string())
+        }
+    }
+    if let Some(reviewed) = reviewed
+        && spec_digest != Some(reviewed.trim())
+    {
+        problems.push(format!(
+            "the spec's digest is {}, not the {} you reviewed",
+            spec_digest.unwrap_or("(no spec)"),
+            if is_digest(reviewed.trim()) { reviewed.trim().to_string() } else { describe_value(reviewed.trim()) }
+        ));
+    }
+    if problems.is_empty() {
+        Check::pass(Code::EvidenceMismatch, "the spec matches its signed draft_created record")
+    } else {
+        Check::fail(Code::EvidenceMismatch, problems.join("; "))
+    }
+}
+
+fn is_digest(text: &str) -> bool {
+    text.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }

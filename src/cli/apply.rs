@@ -1,0 +1,37 @@
+//! `draft apply`: a person merges a reviewed draft into main.
+
+use super::Context;
+use super::output::{Report, Style};
+use crate::error::Result;
+use crate::service::Applied;
+use std::io::{self, Write};
+
+/// Apply a draft to main (people only): every check must pass, then one commit on main writes the resource.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Draft id, or any unique prefix of it.
+    id: String,
+    /// The spec digest you reviewed (from `draft show`); apply refuses if the spec differs.
+    #[arg(long, value_name = "D")]
+    digest: Option<String>,
+}
+
+pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
+    let applied = ctx.service()?.apply(&args.id, args.digest.as_deref())?;
+    ctx.print(&applied)?;
+    Ok(0)
+}
+
+impl Report for Applied {
+    fn human(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        writeln!(
+            out,
+            "{} draft {} to {} (commit {})",
+            style.green("Applied"),
+            self.id,
+            self.resource,
+            &self.commit[..12]
+        )?;
+        writeln!(out, "The signed draft_applied record is on that commit: draft evidence prove {}", &self.id)
+    }
+}

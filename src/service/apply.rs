@@ -1,0 +1,146 @@
+//! `draft apply`: the one way a draft reaches main. Human only, every check
+//! evaluated and fail-closed, and never half done: the main commit, the draft
+//! marked applied and the signed `draft_applied` note move in one git ref
+//! transaction, with compare-and-swap on all three refs.
+
+use super::Service;
+use super::create::{render_draft, sign};
+use crate::domain::draft::Status;
+use crate::domain::identity::Actor;
+use crate::domain::spec::EndpointSpec;
+use crate::error::{Code, Error, Result};
+use crate::evidence::record::{APPLY_NAMESPACE, Record};
+use crate::store::RefUpdate;
+use crate::store::refs::{UpdateError, retry_on_race};
+use serde::Serialize;
+
+// Fault injection: with `ZEN_TEST_STOP_APPLY` set to `after-checks`,
+// `after-objects` or `after-refs`, apply fails with `INTERNAL` at that point,
+// so tests can prove no step leaves a half-done state. Stopping early never
+// helps a caller: it only abandons their own apply.
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Applied {
+    pub id: String,
+    /// The new commit on main.
+    pub commit: String,
+    pub resource: String,
+}
+
+impl Service {
+    /// Applies a draft as the human caller. `reviewed_digest` binds the apply
+    /// to the spec digest the reviewer saw.
+    pub fn apply(&self, id: &str, reviewed_digest: Option<&str>) -> Result<Applied> {
+        let actor = self.applier()?;
+        let layout = self.layout()?;
+        let signer = self.signer_for(&layout, &actor, APPLY_NAMESPACE, Code::NotAnApplier)?;
+        let stop = std::env::var("ZEN_TEST_STOP_APPLY").ok();
+        let stop_at = |point: &str| -> Result<()> {
+            match stop.as_deref() {
+                Some(p) if p == point => Err(Error::internal(format!("apply stopped {point} (ZEN_TEST_STOP_APPLY)"))),
+                _ => Ok(()),
+            }
+        };
+        let outcome = retry_on_race(|| {
+            // Re-read everything on each attempt: a lost race means main, the
+            // draft or the log moved, and every check must see the new state.
+            let layout = self.layout()?;
+            let view = self.find(&layout, id)?;
+            let checks = self.draft_checks(&layout, &view, reviewed_digest)?;
+            if checks.iter().any(|c| !c.ok) {
+                return Err(UpdateError::Failed(Error::from_checks(checks)));
+            }
+            let spec: EndpointSpec = serde_json::from_value(view.draft.proposed_spec.clone().unwrap_or_default())
+                .map_err(|_| Error::internal("a draft that passed its checks has no endpoint spec"))?;
+            let resource = spec.resource_path();
+            let checked_out = self.store.is_checked_out(&layout.config.main_branch);
+            if checked_out {
+                self.store.ensure_clean(&[resource.as_str()])?;
+            }
+            stop_at("after-checks")?;
+
+            let now = self.now();
+            let full_id = view.id.to_string();
+            let main_ref = format!("refs/heads/{}", layout.config.main_branch);
+            let old_main = self.store.ref_target(&main_ref)?;
+            if old_main != Some(layout.main.commit) {
+                return Err(UpdateError::Moved);
+            }
+            let main_tree = self.store.commit_tree(layout.main.commit)?;
+            let blob = self.store.write_blob(spec.render_resource().as_bytes())?;
+            let tree = self.store.edit_tree(Some(&main_tree), &resource, Some(blob))?.expect("the tree holds the file");
+            let message =
+                format!("Apply draft {full_id}: endpoint {}\n\nDraft-Id: {full_id}\nApplied-By: {actor}\n", spec.name);
+            let main_commit =
+                self.store.write_commit(tree, &[layout.main.commit], &message, &actor.to_string(), now)?;
+
+            let resource_created = view.draft.base.is_none();
+            let mut draft = view.draft.clone();
+            draft.status = Status::Applied;
+            draft.applied_by = Some(actor.to_string());
+            draft.applied_at = Some(now);
+            draft.applied_commit = Some(main_commit.to_string());
+            draft.resource_created = Some(resource_created);
+            let drafts_blob = self.store.write_blob(&render_draft(&draft)?)?;
+            let drafts_tip = self.drafts_tip(&layout)?;
+            let drafts_tree = self.store.commit_tree(drafts_tip.commit)?;
+            let drafts_tree = self
+                .store
+                .edit_tree(Some(&drafts_tree), &view.path, Some(drafts_blob))?
+                .expect("the tree holds the draft");
+            let drafts_message =
+                format!("Mark draft {full_id} applied\n\nDraft-Id: {full_id}\nApplied-In: {main_commit}\n");
+            let drafts_commit =
+                self.store.write_commit(drafts_tree, &[drafts_tip.commit], &drafts_message, &actor.to_string(), now)?;
+
+            let created = self.created_record(&view.id)?;
+            let record = |position| {
+                let record = Record::DraftApplied {
+                    draft_id: full_id.clone(),
+                    applied_by: actor.to_string(),
+                    applied_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    resource_created,
+                    merkle_position: position,
+                    previous_digest: created.digest(),
+                    signer: actor.id().to_string(),
+                };
+                sign(signer.as_ref(), record)
+            };
+            let note = self.note_update(main_commit, &record, now)?;
+            stop_at("after-objects")?;
+
+            let drafts_ref = format!("refs/heads/{}", layout.config.drafts_branch);
+            let updates = [
+                RefUpdate { refname: main_ref, old: old_main, new: main_commit },
+                RefUpdate {
+                    refname: drafts_ref,
+                    old: drafts_tip.is_local.then_some(drafts_tip.commit),
+                    new: drafts_commit,
+                },
+                note,
+            ];
+            self.store.update_refs(&updates, &format!("draft apply {full_id}"))?;
+            Ok((Applied { id: full_id, commit: main_commit.to_string(), resource: resource.clone() }, checked_out))
+        })?;
+        let (applied, checked_out) = outcome;
+        stop_at("after-refs")?;
+        if checked_out {
+            self.store.follow_head(&[applied.resource.as_str()])?;
+        }
+        Ok(applied)
+    }
+
+    /// Identity first, before any draft is read (SPEC §3 "Apply" step 1).
+    fn applier(&self) -> Result<Actor> {
+        let identity = &self.env.identity;
+        if identity.mcp_token.is_some() {
+            return Err(Error::new(Code::McpCannotApply, "agents cannot apply drafts: an MCP token is present")
+                .with_hint("a person reviews the draft (`draft show`) and applies it without ZEN_MCP_TOKEN set"));
+        }
+        match identity.actor()? {
+            Some(actor @ Actor::User(_)) => Ok(actor),
+            _ => Err(Error::new(Code::UserIdRequired, "apply needs a person's identity, and ZEN_USER_ID is not set")
+                .with_hint("set ZEN_USER_ID to your user id; your signing key must be listed for it with namespace zen-draft-apply")),
+        }
+    }
+}
