@@ -273,24 +273,24 @@ pub fn check_draft(draft: &Draft, ctx: &DraftContext<'_>) -> Vec<Check> {
     });
     let report = check_endpoint_spec(draft.proposed_spec.as_ref(), ctx.config);
     checks.extend(report.checks);
-    checks.push(match (&report.spec, &draft.base, ctx.current_base) {
-        (None, _, _) => Check::fail(Code::BaseChanged, "not evaluated: the spec is not valid"),
-        (Some(_), recorded, current) if recorded.as_deref() == current => {
-            Check::pass(Code::BaseChanged, "the resource on main is the one the draft was proposed against")
-        }
-        (Some(spec), None, Some(_)) => Check::fail(
-            Code::BaseChanged,
-            format!("{} was created on main after the draft was proposed", spec.resource_path()),
-        ),
-        (Some(spec), Some(_), None) => Check::fail(
-            Code::BaseChanged,
-            format!("{} was removed from main after the draft was proposed", spec.resource_path()),
-        ),
-        (Some(spec), Some(_), Some(_)) => Check::fail(
-            Code::BaseChanged,
-            format!("{} changed on main after the draft was proposed", spec.resource_path()),
-        ),
-        (Some(_), None, None) => unreachable!("covered by the equality arm"),
-    });
+    checks.push(check_base(draft, ctx.current_base));
     checks
+}
+
+/// `BASE_CHANGED`: the resource on main is still the blob the draft was
+/// proposed against. It needs only a valid name to be evaluated.
+fn check_base(draft: &Draft, current: Option<&str>) -> Check {
+    let Some(path) = draft.spec_name().filter(|n| spec::name_is_valid(n)).map(spec::resource_path) else {
+        return Check::fail(Code::BaseChanged, "not evaluated: the spec has no valid name");
+    };
+    let recorded = draft.base.as_deref();
+    if recorded == current {
+        return Check::pass(Code::BaseChanged, "the resource on main is the one the draft was proposed against");
+    }
+    let what = match recorded {
+        None => "was created on main",
+        Some(_) if current.is_none() => "was removed from main",
+        Some(_) => "changed on main",
+    };
+    Check::fail(Code::BaseChanged, format!("{path} {what} after the draft was proposed"))
 }
