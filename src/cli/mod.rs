@@ -7,6 +7,7 @@ mod create;
 mod demo;
 mod discard;
 mod evidence;
+mod gc;
 mod init;
 mod list;
 pub mod output;
@@ -43,6 +44,7 @@ enum Command {
     Validate(validate::Args),
     Apply(apply::Args),
     Discard(discard::Args),
+    Gc(gc::Args),
     Demo(demo::Args),
     Evidence(evidence::Args),
 }
@@ -75,6 +77,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Apply(args) => apply::run(&ctx, args),
         Command::Discard(args) => discard::run(&ctx, args),
+        Command::Gc(args) => gc::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
         Command::Evidence(args) => evidence::run(&ctx, args),
     };

@@ -90,30 +90,35 @@ impl Service {
         Ok(self.store.all_notes(&commit.tree()?)?.len() as u64)
     }
 
-    /// Writes the notes commit that attaches `signed` to `object`.
-    pub(crate) fn write_note(
+    /// Writes the notes commit that attaches each record to its object, and
+    /// indexes each under its draft.
+    pub(crate) fn write_notes(
         &self,
         notes_tip: Option<Oid>,
-        object: Oid,
-        signed: &SignedRecord,
+        notes: &[(Oid, SignedRecord)],
         now: DateTime<Utc>,
     ) -> Result<Oid> {
-        let blob = self.store.write_blob(signed.to_note().as_bytes())?;
+        let mut edits = Vec::with_capacity(notes.len() * 2);
+        for (object, signed) in notes {
+            let blob = self.store.write_blob(signed.to_note().as_bytes())?;
+            let record = &signed.record;
+            let id = DraftId::parse(record.draft_id())
+                .ok_or_else(|| Error::internal("a record for a malformed draft id"))?;
+            edits.push((crate::store::Store::note_path(*object), Some(blob)));
+            edits.push((index_path(&id, record.event()), Some(blob)));
+        }
         let base = notes_tip.map(|c| self.store.commit_tree(c)).transpose()?;
-        let record = &signed.record;
-        let id =
-            DraftId::parse(record.draft_id()).ok_or_else(|| Error::internal("a record for a malformed draft id"))?;
-        let tree = self.store.edit_tree(base.as_ref(), &crate::store::Store::note_path(object), Some(blob))?;
-        let tree = tree.map(|t| self.store.repo().find_tree(t)).transpose()?;
-        let tree = self.store.edit_tree(tree.as_ref(), &index_path(&id, record.event()), Some(blob))?;
-        let tree = tree.expect("the tree holds the new note");
-        let message = format!(
-            "{} {} at position {}\n\n{SIZE_TRAILER}{}\n",
-            record.event(),
-            record.draft_id(),
-            record.position(),
-            record.position() + 1
-        );
+        let tree = self.store.edit_tree_many(base.as_ref(), &edits)?.expect("the tree holds the new notes");
+        let (first, last) = match (notes.first(), notes.last()) {
+            (Some(first), Some(last)) => (&first.1.record, &last.1.record),
+            _ => return Err(Error::internal("no notes to write")),
+        };
+        let subject = if notes.len() == 1 {
+            format!("{} {} at position {}", first.event(), first.draft_id(), first.position())
+        } else {
+            format!("{} records at positions {}..={}", notes.len(), first.position(), last.position())
+        };
+        let message = format!("{subject}\n\n{SIZE_TRAILER}{}\n", last.position() + 1);
         let parents: Vec<Oid> = notes_tip.into_iter().collect();
         self.store.write_commit(tree, &parents, &message, "zen-draft", now)
     }
@@ -128,7 +133,7 @@ impl Service {
         let notes_tip = self.store.ref_target(NOTES_REF)?;
         let position = self.log_size(notes_tip)?;
         let signed = make(position)?;
-        let new = self.write_note(notes_tip, object, &signed, now)?;
+        let new = self.write_notes(notes_tip, &[(object, signed)], now)?;
         Ok(RefUpdate { refname: NOTES_REF.to_string(), old: notes_tip, new })
     }
 

@@ -12,39 +12,50 @@ impl Store {
     /// A new tree: `base` with the blob `blob` at `path` (or the file at `path`
     /// removed when `blob` is `None`). Folders left empty disappear.
     pub fn edit_tree(&self, base: Option<&Tree<'_>>, path: &str, blob: Option<Oid>) -> Result<Option<Oid>> {
-        let parts: Vec<&str> = path.split('/').collect();
-        self.edit_level(base, &parts, blob)
+        self.edit_tree_many(base, &[(path.to_string(), blob)])
     }
 
-    fn edit_level(&self, base: Option<&Tree<'_>>, parts: &[&str], blob: Option<Oid>) -> Result<Option<Oid>> {
+    /// Several edits at once, writing each changed folder once, with no
+    /// intermediate trees left behind.
+    pub fn edit_tree_many(&self, base: Option<&Tree<'_>>, edits: &[(String, Option<Oid>)]) -> Result<Option<Oid>> {
+        let split: Vec<(Vec<&str>, Option<Oid>)> = edits.iter().map(|(p, b)| (p.split('/').collect(), *b)).collect();
+        let refs: Vec<(&[&str], Option<Oid>)> = split.iter().map(|(parts, b)| (parts.as_slice(), *b)).collect();
+        self.edit_level(base, &refs)
+    }
+
+    fn edit_level(&self, base: Option<&Tree<'_>>, edits: &[(&[&str], Option<Oid>)]) -> Result<Option<Oid>> {
         let repo = self.repo();
         let mut builder = repo.treebuilder(base)?;
-        let (name, rest) = parts.split_first().expect("paths are never empty");
-        if rest.is_empty() {
-            match blob {
-                Some(blob) => {
-                    builder.insert(name, blob, FileMode::Blob.into())?;
-                }
-                None => {
-                    if builder.get(name)?.is_some() {
-                        builder.remove(name)?;
+        let mut folders: Vec<&str> = Vec::new();
+        for (parts, blob) in edits {
+            match parts {
+                [name] => match blob {
+                    Some(blob) => {
+                        builder.insert(name, *blob, FileMode::Blob.into())?;
                     }
-                }
+                    None if builder.get(name)?.is_some() => builder.remove(name)?,
+                    None => {}
+                },
+                [name, ..] if !folders.contains(name) => folders.push(name),
+                _ => {}
             }
-        } else {
+        }
+        for name in folders {
+            let below: Vec<(&[&str], Option<Oid>)> = edits
+                .iter()
+                .filter(|(parts, _)| parts.len() > 1 && parts[0] == name)
+                .map(|(p, b)| (&p[1..], *b))
+                .collect();
             let child = match builder.get(name)? {
                 Some(entry) if entry.kind() == Some(ObjectType::Tree) => Some(repo.find_tree(entry.id())?),
                 _ => None,
             };
-            match self.edit_level(child.as_ref(), rest, blob)? {
+            match self.edit_level(child.as_ref(), &below)? {
                 Some(child) => {
                     builder.insert(name, child, FileMode::Tree.into())?;
                 }
-                None => {
-                    if builder.get(name)?.is_some() {
-                        builder.remove(name)?;
-                    }
-                }
+                None if builder.get(name)?.is_some() => builder.remove(name)?,
+                None => {}
             }
         }
         if builder.is_empty() { Ok(None) } else { Ok(Some(builder.write()?)) }

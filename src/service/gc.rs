@@ -1,0 +1,143 @@
+//! `draft gc`: remove expired drafts' files from the drafts branch, a bounded
+//! number per run, without ever losing evidence.
+//!
+//! Each removal is its own commit (SPEC §1: cleaning up a draft is a commit),
+//! so each signed `draft_expired` record sits on the commit that removed that
+//! draft (SPEC §5). A run's commits and its notes land in one ref transaction.
+//! Nothing is rewritten: the drafts' history, and the notes on it, stay
+//! reachable, so `git gc --prune=now` keeps every record.
+
+use super::create::sign;
+use super::{Listed, Service};
+use crate::domain::draft::State;
+use crate::error::{Code, Error, Result};
+use crate::evidence::NOTES_REF;
+use crate::evidence::record::{EVIDENCE_NAMESPACE, Record, SignedRecord};
+use crate::store::RefUpdate;
+use crate::store::refs::retry_on_race;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default)]
+pub struct GcRequest {
+    /// At most this many drafts this run (default: `gc_max_per_run`).
+    pub max: Option<u32>,
+    /// Only this tenant's drafts.
+    pub tenant: Option<String>,
+    /// Report what would be removed; write nothing.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GcReport {
+    pub dry_run: bool,
+    pub removed: Vec<RemovedDraft>,
+    /// Expired drafts still on the branch after this run (in scope).
+    pub remaining: usize,
+    /// Expired drafts left alone because they have no signed creation record.
+    pub skipped: Vec<String>,
+    /// The drafts branch commit after the run, when anything was removed.
+    pub commit: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovedDraft {
+    pub id: String,
+    pub path: String,
+    pub tenant: String,
+    pub expires_at: String,
+}
+
+impl Service {
+    pub fn gc(&self, request: &GcRequest) -> Result<GcReport> {
+        let layout = self.layout()?;
+        let max = request.max.unwrap_or(layout.config.gc_max_per_run) as usize;
+        if max == 0 {
+            return Err(
+                Error::new(Code::InvalidSpec, "--max must be at least 1").with_hint("omit it to use gc_max_per_run")
+            );
+        }
+        // Writing needs an identity and a key; a dry run needs neither.
+        let writer = if request.dry_run {
+            None
+        } else {
+            let actor = self.env.identity.require_actor()?;
+            let signer = self.signer_for(&layout, &actor, EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
+            Some((actor, signer))
+        };
+        retry_on_race(|| {
+            let now = self.now();
+            let mut expired: Vec<_> = self
+                .load_all(&layout)?
+                .into_iter()
+                .filter_map(|entry| match entry {
+                    Listed::Draft(view) if view.state == State::Expired => Some(view),
+                    _ => None,
+                })
+                .filter(|view| request.tenant.as_deref().is_none_or(|t| view.draft.tenant == t))
+                .collect();
+            expired.sort_by(|a, b| (a.draft.created_at, a.id).cmp(&(b.draft.created_at, b.id)));
+            let mut chosen = Vec::new();
+            let mut skipped = Vec::new();
+            for view in &expired {
+                if chosen.len() == max {
+                    break;
+                }
+                match self.created_record(&view.id) {
+                    Ok(created) => chosen.push((view, created)),
+                    Err(_) => skipped.push(view.id.to_string()),
+                }
+            }
+            let removed: Vec<RemovedDraft> = chosen
+                .iter()
+                .map(|(view, _)| RemovedDraft {
+                    id: view.id.to_string(),
+                    path: view.path.clone(),
+                    tenant: view.draft.tenant.clone(),
+                    expires_at: view.draft.expires_at.to_rfc3339(),
+                })
+                .collect();
+            let remaining = expired.len() - removed.len();
+            let Some((actor, signer)) = writer.as_ref().filter(|_| !chosen.is_empty()) else {
+                return Ok(GcReport { dry_run: request.dry_run, removed, remaining, skipped, commit: None });
+            };
+
+            let tip = self.drafts_tip(&layout)?;
+            let notes_tip = self.store.ref_target(NOTES_REF)?;
+            let first_position = self.log_size(notes_tip)?;
+            let mut parent = tip.commit;
+            let mut notes: Vec<(git2::Oid, SignedRecord)> = Vec::new();
+            for (i, (view, created)) in chosen.iter().enumerate() {
+                let tree = self.store.commit_tree(parent)?;
+                let tree = self.store.edit_tree(Some(&tree), &view.path, None)?;
+                let tree = match tree {
+                    Some(tree) => tree,
+                    None => self.store.empty_tree()?,
+                };
+                let id = view.id;
+                let message = format!("Remove expired draft {id}\n\nDraft-Id: {id}\nRemoved-By: {actor}\n");
+                let commit = self.store.write_commit(tree, &[parent], &message, &actor.to_string(), now)?;
+                let record = Record::DraftExpired {
+                    draft_id: id.to_string(),
+                    removed_by: actor.to_string(),
+                    removed_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    merkle_position: first_position + i as u64,
+                    previous_digest: created.digest(),
+                    signer: actor.id().to_string(),
+                };
+                notes.push((commit, sign(signer.as_ref(), record)?));
+                parent = commit;
+            }
+            let notes_commit = self.write_notes(notes_tip, &notes, now)?;
+            let updates = [
+                RefUpdate {
+                    refname: format!("refs/heads/{}", layout.config.drafts_branch),
+                    old: tip.is_local.then_some(tip.commit),
+                    new: parent,
+                },
+                RefUpdate { refname: NOTES_REF.to_string(), old: notes_tip, new: notes_commit },
+            ];
+            self.store.update_refs(&updates, &format!("draft gc: remove {} expired drafts", notes.len()))?;
+            Ok(GcReport { dry_run: false, removed, remaining, skipped, commit: Some(parent.to_string()) })
+        })
+    }
+}
