@@ -75,7 +75,7 @@ impl Service {
                 })
                 .filter(|view| request.tenant.as_deref().is_none_or(|t| view.draft.tenant == t))
                 .collect();
-            expired.sort_by(|a, b| (a.draft.created_at, a.id).cmp(&(b.draft.created_at, b.id)));
+            expired.sort_by_key(|view| (view.draft.created_at, view.id));
             let mut chosen = Vec::new();
             let mut skipped = Vec::new();
             for view in &expired {
