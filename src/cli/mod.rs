@@ -10,7 +10,9 @@ mod evidence;
 mod gc;
 mod init;
 mod list;
+mod mcp;
 pub mod output;
+mod serve;
 mod show;
 mod validate;
 
@@ -47,6 +49,8 @@ enum Command {
     Gc(gc::Args),
     Demo(demo::Args),
     Evidence(evidence::Args),
+    Mcp(mcp::Args),
+    Serve(serve::Args),
 }
 
 /// What every command gets: where the repo is and how to print.
@@ -80,6 +84,8 @@ pub fn main() -> ExitCode {
         Command::Gc(args) => gc::run(&ctx, args),
         Command::Demo(args) => demo::run(&ctx, args),
         Command::Evidence(args) => evidence::run(&ctx, args),
+        Command::Mcp(args) => mcp::run(&ctx, args),
+        Command::Serve(args) => serve::run(&ctx, args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
