@@ -2,7 +2,7 @@
 
 use super::Context;
 use super::output::{Report, Style};
-use crate::domain::duration::Ttl;
+use crate::domain::duration::{TTL_HINT, Ttl};
 use crate::error::{Code, Error, Result};
 use crate::service::{CreateRequest, Created};
 use crate::yaml::MAX_DOCUMENT_BYTES;
@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         },
     };
     if let Some(ttl) = &args.ttl {
-        Ttl::parse(ttl).map_err(|e| Error::new(Code::InvalidSpec, format!("--ttl: {e}")))?;
+        Ttl::parse(ttl).map_err(|e| Error::new(Code::InvalidSpec, format!("--ttl: {e}")).with_hint(TTL_HINT))?;
         request.ttl = Some(ttl.clone());
     }
     let created = ctx.service()?.create(&request)?;

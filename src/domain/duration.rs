@@ -6,6 +6,9 @@ use std::fmt;
 /// is stale.
 const MAX_SECONDS: i64 = 366 * 24 * 3600;
 
+/// What to tell someone whose duration did not parse.
+pub const TTL_HINT: &str = "write a lifetime as a number and a unit: 90s, 30m, 12h, 7d or 2w, at most 366d";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ttl {
     seconds: i64,

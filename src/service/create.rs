@@ -7,7 +7,7 @@ use crate::domain::checks::check_endpoint_spec;
 use crate::domain::digest::value_digest;
 use crate::domain::draft::{DRAFT_VERSION, Draft, DraftType, Proposal, Status};
 use crate::domain::draft_id::DraftId;
-use crate::domain::duration::Ttl;
+use crate::domain::duration::{TTL_HINT, Ttl};
 use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
 use crate::error::{Check, Code, Error, Result};
 use crate::evidence::record::{EVIDENCE_NAMESPACE, Record, SignedRecord};
@@ -69,7 +69,9 @@ impl Service {
             }
         };
         let ttl = match &request.ttl {
-            Some(text) => Ttl::parse(text).map_err(|e| Error::new(Code::InvalidSpec, format!("ttl: {e}")))?,
+            Some(text) => {
+                Ttl::parse(text).map_err(|e| Error::new(Code::InvalidSpec, format!("ttl: {e}")).with_hint(TTL_HINT))?
+            }
             None => config.default_ttl(),
         };
         let report = check_endpoint_spec(request.proposed_spec.as_ref(), config);

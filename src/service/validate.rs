@@ -7,6 +7,7 @@ use crate::domain::digest::value_digest;
 use crate::domain::draft::State;
 use crate::domain::spec::resource_path;
 use crate::error::{Check, Code, Result};
+use crate::evidence::NOTES_REF;
 use crate::service::read::EvidenceState;
 use serde::Serialize;
 
@@ -77,7 +78,8 @@ impl Service {
         let mut checks = check_draft(&view.draft, &ctx);
         let spec_digest = view.draft.proposed_spec.as_ref().map(value_digest);
         let base_changed = checks.pop().expect("check_draft ends with BASE_CHANGED");
-        checks.push(evidence_check(view.evidence, spec_digest.as_deref(), reviewed));
+        let has_log = self.store.ref_target(NOTES_REF)?.is_some();
+        checks.push(evidence_check(view.evidence, has_log, spec_digest.as_deref(), reviewed));
         checks.push(base_changed);
         Ok(checks)
     }
@@ -85,10 +87,14 @@ impl Service {
 
 /// `EVIDENCE_MISMATCH`: the spec is the one its signed `draft_created` record
 /// names, and, when the reviewer gave one, the digest they reviewed.
-fn evidence_check(evidence: EvidenceState, spec_digest: Option<&str>, reviewed: Option<&str>) -> Check {
+fn evidence_check(evidence: EvidenceState, has_log: bool, spec_digest: Option<&str>, reviewed: Option<&str>) -> Check {
     let mut problems = Vec::new();
     match evidence {
         EvidenceState::Verified => {}
+        EvidenceState::Missing if !has_log => problems.push(format!(
+            "this repository has no evidence log ({NOTES_REF}); git does not clone notes: \
+             git fetch origin {NOTES_REF}:{NOTES_REF}"
+        )),
         EvidenceState::Missing => problems.push("the draft has no signed draft_created record".to_string()),
         EvidenceState::Invalid => {
             problems.push("the draft does not match its signed evidence, or a signature does not verify".to_string())

@@ -1,0 +1,22 @@
+//! Integration tests for the `draft` CLI: the real binary, driven on real git
+//! repos built in temp dirs, one module per command or concern. Each test's
+//! name says the behaviour it pins down; SPEC.md §1–4 is the contract.
+
+mod support;
+
+mod apply;
+mod concurrency;
+mod create;
+mod discard;
+mod errors;
+mod evidence;
+mod gc;
+mod init;
+mod list;
+mod proposal_files;
+mod reading;
+mod secrets;
+mod show;
+mod spec_fields;
+mod target_urls;
+mod validate;

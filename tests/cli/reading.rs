@@ -1,0 +1,189 @@
+//! Reading everywhere (SPEC §1): list, show and validate read the object
+//! database only, so they work in a bare repo and in a CI clone that has only
+//! `origin/drafts`, need no identity, and say how to get the drafts branch when
+//! there is none.
+
+use crate::support::{TestRepo, Who};
+
+/// list, show and validate all work as nobody and move no ref.
+fn assert_reads_work(repo: &TestRepo, id: &str) {
+    let refs = repo.refs();
+    let drafts = repo.list_json(&[]);
+    assert_eq!(drafts.len(), 1, "{drafts:#?}");
+    assert_eq!(drafts[0]["id"], id);
+    let shown = repo.show_json(id);
+    assert_eq!(shown["proposed_spec"]["name"], "billing");
+    assert!(shown["diff"].as_str().unwrap().contains("+++ b/endpoints/billing.yaml"));
+    let report = repo.json(Who::Nobody, &["validate"]);
+    assert_eq!(report["results"][0]["ok"], true, "{report:#}");
+    repo.anonymous_draft(&["list"]).success();
+    repo.anonymous_draft(&["show", id]).success();
+    repo.anonymous_draft(&["validate", id]).success();
+    assert_eq!(repo.refs(), refs, "reading moves no ref");
+}
+
+#[test]
+fn read_commands_work_in_a_bare_repo() {
+    let repo = TestRepo::new_bare();
+    let id = repo.create_endpoint("billing");
+
+    assert_reads_work(&repo, &id);
+}
+
+#[test]
+fn read_commands_work_in_a_bare_mirror() {
+    let source = TestRepo::new();
+    let id = source.create_endpoint("billing");
+    let repo = TestRepo::clone_of(&source, &["--mirror"]);
+
+    assert_reads_work(&repo, &id);
+}
+
+const NOTES_REFSPEC: &str = "refs/notes/zen-evidence:refs/notes/zen-evidence";
+
+/// A fresh `git clone`: local main, `origin/drafts`, no local drafts branch,
+/// and (git never clones notes) no evidence log.
+fn ci_clone() -> (TestRepo, TestRepo, String) {
+    let source = TestRepo::new();
+    let id = source.create_endpoint("billing");
+    let repo = TestRepo::clone_of(&source, &[]);
+    assert!(!repo.git_succeeds(&["rev-parse", "--verify", "-q", "refs/heads/drafts"]), "no local drafts branch");
+    assert!(repo.git_succeeds(&["rev-parse", "--verify", "-q", "refs/remotes/origin/drafts"]));
+    (source, repo, id)
+}
+
+#[test]
+fn list_and_show_work_in_a_fresh_clone_that_has_only_origin_drafts() {
+    let (_source, repo, id) = ci_clone();
+    let refs = repo.refs();
+
+    let drafts = repo.list_json(&[]);
+    let shown = repo.show_json(&id);
+
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0]["id"], id.as_str());
+    assert_eq!(shown["proposed_spec"]["name"], "billing");
+    repo.anonymous_draft(&["list"]).success();
+    repo.anonymous_draft(&["show", &id]).success();
+    assert_eq!(repo.refs(), refs, "reading creates no branch and moves no ref");
+}
+
+#[test]
+fn validate_runs_every_draft_check_in_a_fresh_clone_that_has_only_origin_drafts() {
+    let (_source, repo, id) = ci_clone();
+
+    let (_, report) = repo.run(Who::Nobody, &["validate"]).json_with_status();
+
+    let result = &report["results"][0];
+    assert_eq!(result["id"], id.as_str(), "{report:#}");
+    for check in result["checks"].as_array().unwrap() {
+        if check["code"] != "EVIDENCE_MISMATCH" {
+            assert_eq!(check["ok"], true, "only the evidence, which git does not clone, may be missing: {check}");
+        }
+    }
+}
+
+#[test]
+fn read_commands_work_in_a_ci_clone_that_fetched_origin_drafts_and_the_evidence_notes() {
+    let (_source, repo, id) = ci_clone();
+    repo.git(&["fetch", "-q", "origin", NOTES_REFSPEC]);
+
+    assert_reads_work(&repo, &id);
+    assert!(!repo.git_succeeds(&["rev-parse", "--verify", "-q", "refs/heads/drafts"]), "reading creates no branch");
+}
+
+#[test]
+fn validate_in_a_clone_without_the_evidence_notes_says_how_to_fetch_them() {
+    let (_source, repo, _) = ci_clone();
+
+    let (code, report) = repo.run(Who::Nobody, &["validate"]).json_with_status();
+
+    assert_eq!(code, 4, "missing evidence fails closed: {report:#}");
+    let check = report["results"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["code"] == "EVIDENCE_MISMATCH")
+        .cloned()
+        .expect("an evidence check");
+    assert_eq!(check["ok"], false);
+    let message = check["message"].as_str().unwrap();
+    assert!(
+        message.contains("git fetch") && message.contains("refs/notes/zen-evidence"),
+        "a CI clone has no notes until it fetches them; the failure should say so: {message}"
+    );
+}
+
+#[test]
+fn read_commands_take_the_repo_from_the_repo_flag() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("billing");
+    let path = repo.path.to_str().unwrap();
+
+    let out = repo.command(Who::Nobody).current_dir(&repo.root).args(["--repo", path, "--json", "list"]).assert();
+
+    let listed: serde_json::Value = serde_json::from_slice(&out.success().get_output().stdout).unwrap();
+    assert_eq!(listed["drafts"][0]["id"], id.as_str());
+    repo.command(Who::Nobody).current_dir(&repo.root).args(["show", &id, "--repo", path]).assert().success();
+}
+
+fn assert_points_to_fetch_and_init(refusal: &crate::support::Refusal) {
+    let said = format!("{}\n{}", refusal.message, refusal.stderr);
+    assert!(said.contains("git fetch"), "says how to fetch the branch:\n{said}");
+    assert!(said.contains("draft init"), "says how to create it:\n{said}");
+}
+
+#[test]
+fn read_commands_without_a_drafts_branch_say_how_to_fetch_it_or_run_init() {
+    let source = TestRepo::new();
+    let id = source.create_endpoint("billing");
+    let repo = TestRepo::clone_of(&source, &["--single-branch", "--branch", "main"]);
+
+    for args in [vec!["list"], vec!["show", id.as_str()], vec!["validate"]] {
+        let refusal = repo.run(Who::Nobody, &args).refused("NOT_INITIALIZED");
+        assert_points_to_fetch_and_init(&refusal);
+    }
+}
+
+#[test]
+fn read_commands_after_the_drafts_branch_was_deleted_say_how_to_get_it_back() {
+    let repo = TestRepo::new();
+    repo.git(&["branch", "-D", "drafts"]);
+
+    let refusal = repo.run(Who::Nobody, &["list"]).refused("NOT_INITIALIZED");
+
+    assert_points_to_fetch_and_init(&refusal);
+}
+
+#[test]
+fn read_commands_in_a_repo_never_set_up_say_how_to_fetch_or_init() {
+    let repo = TestRepo::with_history();
+
+    for args in [vec!["list"], vec!["show", "0193a7c2"], vec!["validate"]] {
+        let refusal = repo.run(Who::Nobody, &args).refused("NOT_INITIALIZED");
+        assert_points_to_fetch_and_init(&refusal);
+    }
+}
+
+#[test]
+fn commands_outside_any_repo_are_refused_as_not_a_repo() {
+    let place = TestRepo::not_a_repo();
+
+    for args in [vec!["list"], vec!["show", "0193a7c2"], vec!["validate"], vec!["init"]] {
+        place.run(Who::Human, &args).refused("NOT_A_REPO");
+    }
+    place
+        .run(
+            Who::Human,
+            &["create", "endpoint", "--name", "x", "--provider", "stripe", "--target-url", "https://a.example.com/"],
+        )
+        .refused("NOT_A_REPO");
+}
+
+#[test]
+fn a_repo_flag_naming_no_repo_is_refused_as_not_a_repo() {
+    let repo = TestRepo::new();
+    let nowhere = repo.root.join("no-such-dir");
+
+    repo.run(Who::Nobody, &["--repo", nowhere.to_str().unwrap(), "list"]).refused("NOT_A_REPO");
+}
