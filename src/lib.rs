@@ -9,6 +9,8 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod evidence;
+pub mod http;
+pub mod mcp;
 pub mod service;
 pub mod store;
 pub mod yaml;

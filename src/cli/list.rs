@@ -3,11 +3,10 @@
 use super::output::{Report, Style};
 use super::{Context, relative};
 use crate::domain::draft::DraftType;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::service::{ListFilter, Listed};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use serde_json::Value;
 use std::io::{self, Write};
 
 /// List drafts: pending, expired and unreadable ones by default.
@@ -24,13 +23,11 @@ pub struct Args {
     all: bool,
 }
 
+/// The table for people; JSON is streamed instead (see [`run`]).
 #[derive(Serialize)]
 struct ListReport {
-    drafts: Vec<Value>,
     #[serde(skip)]
     rows: Vec<Row>,
-    #[serde(skip)]
-    now: DateTime<Utc>,
 }
 
 struct Row {
@@ -51,55 +48,88 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         draft_type: args.draft_type.as_deref().and_then(DraftType::parse),
         all: args.all,
     };
-    let listing = ctx.service()?.list(&filter)?;
+    let service = ctx.service()?;
+    if ctx.output.json {
+        return stream_json(&service, &filter);
+    }
     let now = Utc::now();
-    let mut drafts = Vec::new();
     let mut rows = Vec::new();
-    for entry in &listing.entries {
-        match entry {
-            Listed::Draft(view) => {
-                let short_len = listing.short_len.get(&view.id).copied().unwrap_or(36);
-                drafts.push(view.to_json(short_len));
-                let d = &view.draft;
-                rows.push(Row {
-                    short_id: view.id.short(short_len),
-                    draft_type: d.draft_type.to_string(),
-                    status: view.state.to_string(),
-                    creator: d.created_by.clone(),
-                    created: d.created_at.format("%Y-%m-%d %H:%M").to_string(),
-                    expires: relative(d.expires_at, now),
-                    name: d.spec_name().unwrap_or("-").to_string(),
-                    change: view.change.map_or("-", |c| c.as_str()).to_string(),
-                    evidence: format!("{:?}", view.evidence).to_lowercase(),
-                });
-            }
-            Listed::Invalid { path, error } => {
-                drafts.push(serde_json::json!({
-                    "path": path,
-                    "status": "invalid",
-                    "error": { "code": error.code, "message": error.message, "hint": error.hint },
-                }));
-                rows.push(Row {
-                    short_id: path.rsplit('/').next().unwrap_or(path).chars().take(8).collect(),
-                    draft_type: "-".into(),
-                    status: "invalid".into(),
-                    creator: "-".into(),
-                    created: "-".into(),
-                    expires: "-".into(),
-                    name: error.message.clone(),
-                    change: "-".into(),
-                    evidence: "-".into(),
-                });
+    service.list_each(&filter, |entry, short_len| {
+        rows.push(row(&entry, short_len, now));
+        Ok(())
+    })?;
+    ctx.print(&ListReport { rows })?;
+    Ok(0)
+}
+
+/// `{"drafts": [...]}`, written draft by draft so memory stays flat however
+/// many drafts the branch holds. Nothing is written until the listing has
+/// started, so an error before it is still one clean JSON error document.
+fn stream_json(service: &crate::service::Service, filter: &ListFilter) -> Result<u8> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut started = false;
+    let result = service.list_each(filter, |entry, short_len| {
+        let json = serde_json::to_vec(&entry.to_json(short_len)).expect("plain data");
+        let separator: &[u8] = if started { b",\n" } else { b"{\"drafts\": [\n" };
+        started = true;
+        write_all(&mut out, separator)?;
+        write_all(&mut out, &json)
+    });
+    if let Err(error) = result {
+        if started {
+            let _ = write_all(&mut out, b"\n]}\n");
+            let _ = out.flush();
+        }
+        return Err(error);
+    }
+    write_all(&mut out, if started { b"\n]}\n" } else { b"{\"drafts\": []}\n" })?;
+    let _ = out.flush();
+    Ok(0)
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn write_all(out: &mut impl Write, bytes: &[u8]) -> Result<()> {
+    match out.write_all(bytes) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::internal(format!("cannot write output: {e}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn row(entry: &Listed, short_len: usize, now: DateTime<Utc>) -> Row {
+    match entry {
+        Listed::Draft(view) => {
+            let d = &view.draft;
+            Row {
+                short_id: view.id.short(short_len),
+                draft_type: d.draft_type.to_string(),
+                status: view.state.to_string(),
+                creator: d.created_by.clone(),
+                created: d.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                expires: relative(d.expires_at, now),
+                name: d.spec_name().unwrap_or("-").to_string(),
+                change: view.change.map_or("-", |c| c.as_str()).to_string(),
+                evidence: format!("{:?}", view.evidence).to_lowercase(),
             }
         }
+        Listed::Invalid { path, error } => Row {
+            short_id: path.rsplit('/').next().unwrap_or(path).chars().take(8).collect(),
+            draft_type: "-".into(),
+            status: "invalid".into(),
+            creator: "-".into(),
+            created: "-".into(),
+            expires: "-".into(),
+            name: error.message.clone(),
+            change: "-".into(),
+            evidence: "-".into(),
+        },
     }
-    ctx.print(&ListReport { drafts, rows, now })?;
-    Ok(0)
 }
 
 impl Report for ListReport {
     fn human(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
-        let _ = self.now;
         if self.rows.is_empty() {
             writeln!(out, "No drafts to show.")?;
             return writeln!(out, "{}", style.dim("(`draft list --all` includes applied and discarded drafts)"));

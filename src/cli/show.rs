@@ -31,13 +31,7 @@ struct ShowReport {
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     let shown = ctx.service()?.show(&args.id)?;
-    let mut json = shown.view.to_json(36);
-    let object = json.as_object_mut().expect("a draft is a mapping");
-    object.insert("spec_digest".into(), shown.spec_digest.clone().into());
-    object.insert("resource".into(), shown.resource.clone().into());
-    if !args.no_diff {
-        object.insert("diff".into(), shown.diff.clone().into());
-    }
+    let json = shown.to_json(!args.no_diff);
     ctx.print(&ShowReport { json, shown, no_diff: args.no_diff })?;
     Ok(0)
 }

@@ -13,9 +13,11 @@ use crate::evidence::signing::{self, Signer};
 use crate::evidence::verify::{CommitFacts, DraftFacts, Entry, LogReport, verify_log};
 use crate::evidence::verify::{DraftEvidence, draft_problems};
 use crate::evidence::{NOTES_REF, index_path};
+use crate::store::cache::KeyCache;
 use crate::store::{BlobRead, RefUpdate};
 use chrono::{DateTime, Utc};
 use git2::Oid;
+use sha2::Digest;
 use std::collections::HashSet;
 
 const SIZE_TRAILER: &str = "Evidence-Size: ";
@@ -171,59 +173,37 @@ impl Service {
         Ok(verify_log(entries, &facts, &check))
     }
 
-    /// One draft's records, found through the index in the notes tree.
-    pub(crate) fn draft_records(&self, id: &DraftId) -> Result<Vec<Result<SignedRecord, String>>> {
-        let Some(tip) = self.store.ref_target(NOTES_REF)? else { return Ok(Vec::new()) };
-        let tree = self.store.commit_tree(tip)?;
-        let dir = index_path(id, "");
-        let Some(folder) = self.store.subtree(&tree, dir.trim_end_matches('/'))? else { return Ok(Vec::new()) };
-        let mut records = Vec::new();
-        for entry in folder.iter() {
-            let note = match self.store.read_blob(entry.id(), MAX_NOTE_BYTES)? {
-                BlobRead::Bytes(bytes) => String::from_utf8(bytes)
-                    .map_err(|_| "the note is not UTF-8".to_string())
-                    .and_then(|text| SignedRecord::parse_note(&text).map_err(|e| e.0)),
-                BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes")),
-            };
-            records.push(note);
-        }
-        Ok(records)
+    /// What reading drafts' evidence needs, loaded once per command.
+    /// `cached` lets it remember verified signatures under `.git/` (for
+    /// `list`, which shows states; never for a command that decides).
+    pub(crate) fn evidence_reader(&self, layout: &Layout, cached: bool) -> Result<EvidenceReader<'_>> {
+        let notes_tree = match self.store.ref_target(NOTES_REF)? {
+            Some(tip) => Some(self.store.commit_tree(tip)?),
+            None => None,
+        };
+        let main_tree = self.store.commit_tree(layout.main.commit)?;
+        let signers_blob = self.store.blob_id_at(&main_tree, ALLOWED_SIGNERS_PATH)?;
+        Ok(EvidenceReader {
+            service: self,
+            notes_tree,
+            allowed: self.allowed_signers(layout)?,
+            signers_blob: signers_blob.unwrap_or(Oid::ZERO_SHA1),
+            cache: cached.then(|| KeyCache::load(&self.store, SIGNATURE_CACHE)),
+            now: self.now().timestamp(),
+        })
     }
 
     /// A draft's `draft_created` record, for the `previous_digest` of a later one.
-    pub(crate) fn created_record(&self, id: &DraftId) -> Result<Record> {
+    pub(crate) fn created_record(&self, layout: &Layout, id: &DraftId) -> Result<Record> {
         let found = self
-            .draft_records(id)?
+            .evidence_reader(layout, false)?
+            .records(id)?
             .into_iter()
-            .filter_map(Result::ok)
+            .filter_map(|r| r.ok().map(|(_, signed)| signed))
             .find(|s| matches!(s.record, Record::DraftCreated { .. }) && s.record.draft_id() == id.to_string());
         found.map(|s| s.record).ok_or_else(|| {
             Error::new(Code::EvidenceMismatch, format!("draft {id} has no draft_created record in the evidence log"))
                 .with_hint("a draft without signed creation evidence cannot move on; run `draft evidence verify`")
-        })
-    }
-
-    /// Whether a draft's records back it: verified, missing or invalid.
-    pub(crate) fn draft_evidence(&self, allowed: &AllowedSigners, view: &super::DraftView) -> Result<DraftEvidence> {
-        let records = self.draft_records(&view.id)?;
-        if records.is_empty() {
-            return Ok(DraftEvidence::Missing);
-        }
-        let Ok(records) = records.into_iter().collect::<Result<Vec<_>, _>>() else { return Ok(DraftEvidence::Invalid) };
-        let facts = draft_facts(view);
-        let refs: Vec<&SignedRecord> = records.iter().filter(|r| r.record.draft_id() == facts.id).collect();
-        if refs.len() != records.len() {
-            return Ok(DraftEvidence::Invalid);
-        }
-        let now = self.now().timestamp();
-        let check = |signed: &SignedRecord| check_signature(signed, allowed, now);
-        if !refs.iter().any(|r| matches!(r.record, Record::DraftCreated { .. })) {
-            return Ok(DraftEvidence::Missing);
-        }
-        Ok(if draft_problems(&facts, &refs, &check).is_empty() {
-            DraftEvidence::Verified
-        } else {
-            DraftEvidence::Invalid
         })
     }
 
@@ -287,4 +267,133 @@ fn check_signature(signed: &SignedRecord, allowed: &AllowedSigners, now: i64) ->
     )
     .map(|_| ())
     .map_err(|e| e.to_string())
+}
+
+const SIGNATURE_CACHE: &str = "verified-signatures-v1";
+
+/// Reads drafts' records through the notes index and judges them.
+pub(crate) struct EvidenceReader<'s> {
+    service: &'s Service,
+    notes_tree: Option<git2::Tree<'s>>,
+    allowed: AllowedSigners,
+    signers_blob: Oid,
+    cache: Option<KeyCache>,
+    now: i64,
+}
+
+impl EvidenceReader<'_> {
+    /// One draft's records as (note blob, record), found through the index.
+    pub(crate) fn records(&self, id: &DraftId) -> Result<Vec<Result<(Oid, SignedRecord), String>>> {
+        let store = &self.service.store;
+        let Some(tree) = &self.notes_tree else { return Ok(Vec::new()) };
+        let dir = index_path(id, "");
+        let Some(folder) = store.subtree(tree, dir.trim_end_matches('/'))? else { return Ok(Vec::new()) };
+        let mut records = Vec::new();
+        for entry in folder.iter() {
+            let note = match store.read_blob(entry.id(), MAX_NOTE_BYTES)? {
+                BlobRead::Bytes(bytes) => String::from_utf8(bytes)
+                    .map_err(|_| "the note is not UTF-8".to_string())
+                    .and_then(|text| SignedRecord::parse_note(&text).map_err(|e| e.0)),
+                BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes")),
+            };
+            records.push(note.map(|signed| (entry.id(), signed)));
+        }
+        Ok(records)
+    }
+
+    /// The note blobs indexed under one draft, without reading them.
+    fn record_blobs(&self, id: &DraftId) -> Result<Vec<Oid>> {
+        let Some(tree) = &self.notes_tree else { return Ok(Vec::new()) };
+        let dir = index_path(id, "");
+        let Some(folder) = self.service.store.subtree(tree, dir.trim_end_matches('/'))? else { return Ok(Vec::new()) };
+        Ok(folder.iter().map(|entry| entry.id()).collect())
+    }
+
+    /// Whether a draft's records back it: verified, missing or invalid. With
+    /// a cache, a verdict of verified is remembered for exactly this draft
+    /// file, these record blobs and this allowed_signers file.
+    pub(crate) fn draft_evidence(&mut self, view: &super::DraftView) -> Result<DraftEvidence> {
+        let verdict_key = match &self.cache {
+            Some(_) => {
+                let mut blobs = self.record_blobs(&view.id)?;
+                blobs.sort();
+                let mut parts = vec![view.blob, self.signers_blob];
+                parts.extend(blobs);
+                let key = cache_key(b"zen-draft evidence verdict v1", &parts);
+                if self.cache.as_ref().is_some_and(|c| c.contains(&key)) {
+                    return Ok(DraftEvidence::Verified);
+                }
+                Some(key)
+            }
+            None => None,
+        };
+        let verdict = self.judge(view)?;
+        if let (DraftEvidence::Verified, Some(key), Some(cache)) = (verdict, verdict_key, &mut self.cache) {
+            cache.insert(key);
+        }
+        Ok(verdict)
+    }
+
+    fn judge(&mut self, view: &super::DraftView) -> Result<DraftEvidence> {
+        let records = self.records(&view.id)?;
+        if records.is_empty() {
+            return Ok(DraftEvidence::Missing);
+        }
+        let Ok(records) = records.into_iter().collect::<Result<Vec<_>, _>>() else { return Ok(DraftEvidence::Invalid) };
+        let facts = draft_facts(view);
+        if records.iter().any(|(_, r)| r.record.draft_id() != facts.id) {
+            return Ok(DraftEvidence::Invalid);
+        }
+        if !records.iter().any(|(_, r)| matches!(r.record, Record::DraftCreated { .. })) {
+            return Ok(DraftEvidence::Missing);
+        }
+        // Signatures first (each remembered when a cache is in use), then the
+        // rules, with signatures already settled.
+        for (blob, signed) in &records {
+            if self.check_signature(*blob, signed).is_err() {
+                return Ok(DraftEvidence::Invalid);
+            }
+        }
+        let refs: Vec<&SignedRecord> = records.iter().map(|(_, r)| r).collect();
+        Ok(if draft_problems(&facts, &refs, &|_| Ok(())).is_empty() {
+            DraftEvidence::Verified
+        } else {
+            DraftEvidence::Invalid
+        })
+    }
+
+    fn check_signature(&mut self, blob: Oid, signed: &SignedRecord) -> Result<(), String> {
+        let key = self.cache.as_ref().map(|_| cache_key(b"zen-draft signature verdict v1", &[blob, self.signers_blob]));
+        if let (Some(cache), Some(key)) = (&self.cache, &key)
+            && cache.contains(key)
+        {
+            return Ok(());
+        }
+        check_signature(signed, &self.allowed, self.now)?;
+        if let (Some(cache), Some(key)) = (&mut self.cache, key) {
+            cache.insert(key);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for EvidenceReader<'_> {
+    fn drop(&mut self) {
+        if let Some(cache) = &mut self.cache {
+            cache.save();
+        }
+    }
+}
+
+/// A cache key: SHA-256 over a purpose tag and object ids, cut to 20 bytes.
+fn cache_key(purpose: &[u8], objects: &[Oid]) -> [u8; 20] {
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(purpose);
+    for object in objects {
+        hasher.update(object.as_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut key = [0u8; 20];
+    key.copy_from_slice(&digest[..20]);
+    key
 }

@@ -82,7 +82,7 @@ impl Service {
                 if chosen.len() == max {
                     break;
                 }
-                match self.created_record(&view.id) {
+                match self.created_record(&layout, &view.id) {
                     Ok(created) => chosen.push((view, created)),
                     Err(_) => skipped.push(view.id.to_string()),
                 }

@@ -18,7 +18,7 @@ pub use create::{CreateRequest, Created};
 pub use discard::Discarded;
 pub use gc::{GcReport, GcRequest, RemovedDraft};
 pub use init::{InitOutcome, InitRequest};
-pub use read::{Change, DraftView, ListFilter, Listed, Shown};
+pub use read::{Change, DraftView, ListFilter, Listed, Listing, Shown};
 pub use validate::{ValidateScope, Validated};
 
 use crate::domain::config::{CONFIG_PATH, Config};

@@ -11,6 +11,7 @@ use crate::domain::draft_id::{DRAFTS_DIR, DraftId, IdPrefix, day_dir, unique_pre
 use crate::domain::spec::{EndpointSpec, resource_path};
 use crate::error::{Code, Error, Result};
 use crate::store::BlobRead;
+use crate::store::cache::ObjectMemo;
 use crate::yaml;
 use chrono::{DateTime, Utc};
 use git2::{ObjectType, Oid, Tree};
@@ -102,21 +103,52 @@ impl ListFilter {
 
 impl Service {
     pub fn list(&self, filter: &ListFilter) -> Result<Listing> {
+        let mut entries = Vec::new();
+        let mut short_len = std::collections::HashMap::new();
+        self.list_each(filter, |entry, len| {
+            if let Listed::Draft(view) = &entry {
+                short_len.insert(view.id, len);
+            }
+            entries.push(entry);
+            Ok(())
+        })?;
+        Ok(Listing { entries, short_len })
+    }
+
+    /// Streams the listing: `each` gets every kept entry, with the prefix
+    /// length that tells it apart from every other draft, one at a time, so a
+    /// branch of any size is listed in bounded memory. Parsed drafts and
+    /// verified signatures are remembered under `.git/zen-draft/` (objects
+    /// never change), so a second listing reads only trees.
+    pub fn list_each(&self, filter: &ListFilter, mut each: impl FnMut(Listed, usize) -> Result<()>) -> Result<()> {
         let layout = self.layout()?;
-        let all = self.load_all(&layout)?;
-        let mut ids: Vec<DraftId> =
-            all.iter().filter_map(|e| if let Listed::Draft(v) = e { Some(v.id) } else { None }).collect();
+        let tip = self.drafts_tip(&layout)?;
+        let drafts_tree = self.store.commit_tree(tip.commit)?;
+        let main_tree = self.store.commit_tree(layout.main.commit)?;
+        let files = self.store.blobs_under(&drafts_tree, DRAFTS_DIR)?;
+        let mut ids: Vec<DraftId> = files.iter().filter_map(|(path, _)| id_of_path(path)).collect();
         ids.sort();
         let lens = unique_prefix_lengths(&ids);
-        let short_len = ids.into_iter().zip(lens).collect();
-        let mut entries: Vec<Listed> = all.into_iter().filter(|e| filter.keeps(e)).collect();
-        let allowed = self.allowed_signers(&layout)?;
-        for entry in &mut entries {
-            if let Listed::Draft(view) = entry {
-                view.evidence = self.draft_evidence(&allowed, view)?;
+        let short_len: std::collections::HashMap<DraftId, usize> = ids.into_iter().zip(lens).collect();
+        let now = self.now();
+        let mut memo = ObjectMemo::load(&self.store, DRAFT_MEMO);
+        let mut evidence = self.evidence_reader(&layout, true)?;
+        for (path, blob) in files {
+            let mut entry = self.load(&main_tree, path, blob, now, Some(&mut memo));
+            if !filter.keeps(&entry) {
+                continue;
             }
+            let len = match &mut entry {
+                Listed::Draft(view) => {
+                    view.evidence = evidence.draft_evidence(view)?;
+                    short_len.get(&view.id).copied().unwrap_or(36)
+                }
+                Listed::Invalid { .. } => 36,
+            };
+            each(entry, len)?;
         }
-        Ok(Listing { entries, short_len })
+        memo.save();
+        Ok(())
     }
 
     /// Every file under `drafts/`, read and checked, without evidence states.
@@ -126,7 +158,7 @@ impl Service {
         let main_tree = self.store.commit_tree(layout.main.commit)?;
         let now = self.now();
         let files = self.store.blobs_under(&drafts_tree, DRAFTS_DIR)?;
-        Ok(files.into_iter().map(|(path, blob)| self.load(&main_tree, path, blob, now)).collect())
+        Ok(files.into_iter().map(|(path, blob)| self.load(&main_tree, path, blob, now, None)).collect())
     }
 
     pub fn show(&self, id: &str) -> Result<Shown> {
@@ -166,9 +198,9 @@ impl Service {
                 .with_hint("run `draft list --all` to see every draft")),
             [(path, blob, _)] => {
                 let main_tree = self.store.commit_tree(layout.main.commit)?;
-                match self.load(&main_tree, path.clone(), *blob, self.now()) {
+                match self.load(&main_tree, path.clone(), *blob, self.now(), None) {
                     Listed::Draft(mut view) => {
-                        view.evidence = self.draft_evidence(&self.allowed_signers(layout)?, &view)?;
+                        view.evidence = self.evidence_reader(layout, false)?.draft_evidence(&view)?;
                         Ok(*view)
                     }
                     Listed::Invalid { error, .. } => Err(error),
@@ -218,7 +250,16 @@ impl Service {
     }
 
     /// Reads and checks one draft file.
-    fn load(&self, main_tree: &Tree<'_>, path: String, blob: Oid, now: DateTime<Utc>) -> Listed {
+    /// With `memo`, a draft parsed before is taken from it (drafts are
+    /// immutable objects) and a newly parsed one is added.
+    fn load(
+        &self,
+        main_tree: &Tree<'_>,
+        path: String,
+        blob: Oid,
+        now: DateTime<Utc>,
+        memo: Option<&mut ObjectMemo>,
+    ) -> Listed {
         let invalid = |path: String, why: String| {
             Listed::Invalid {
             error: Error::new(Code::InvalidDraft, format!("{path}: {why}")).with_hint(
@@ -227,16 +268,27 @@ impl Service {
             path,
         }
         };
-        let bytes = match self.store.read_blob(blob, yaml::MAX_DOCUMENT_BYTES) {
-            Ok(BlobRead::Bytes(bytes)) => bytes,
-            Ok(BlobRead::TooLarge(size)) => {
-                return invalid(path, format!("{size} bytes is over the {} byte limit", yaml::MAX_DOCUMENT_BYTES));
+        let remembered = memo.as_ref().and_then(|m| m.get(blob)).and_then(|b| serde_json::from_slice::<Draft>(b).ok());
+        let draft = match remembered {
+            Some(draft) => draft,
+            None => {
+                let bytes = match self.store.read_blob(blob, yaml::MAX_DOCUMENT_BYTES) {
+                    Ok(BlobRead::Bytes(bytes)) => bytes,
+                    Ok(BlobRead::TooLarge(size)) => {
+                        let limit = yaml::MAX_DOCUMENT_BYTES;
+                        return invalid(path, format!("{size} bytes is over the {limit} byte limit"));
+                    }
+                    Err(e) => return invalid(path, e.message),
+                };
+                let draft: Draft = match yaml::parse(&bytes) {
+                    Ok(draft) => draft,
+                    Err(e) => return invalid(path, e.to_string()),
+                };
+                if let (Some(memo), Ok(json)) = (memo, serde_json::to_vec(&draft)) {
+                    memo.insert(blob, &json);
+                }
+                draft
             }
-            Err(e) => return invalid(path, e.message),
-        };
-        let draft: Draft = match yaml::parse(&bytes) {
-            Ok(draft) => draft,
-            Err(e) => return invalid(path, e.to_string()),
         };
         let id = match draft.check_consistency(&path) {
             Ok(id) => id,
@@ -293,6 +345,62 @@ impl DraftView {
         object.insert("path".into(), self.path.clone().into());
         object.insert("change".into(), serde_json::to_value(self.change).expect("plain data"));
         object.insert("evidence".into(), serde_json::to_value(self.evidence).expect("plain data"));
+        value
+    }
+}
+
+/// Parsed drafts, by blob id.
+const DRAFT_MEMO: &str = "drafts-v1";
+
+/// The id a draft file's name claims, if it is one.
+fn id_of_path(path: &str) -> Option<DraftId> {
+    DraftId::parse(path.rsplit('/').next()?.strip_suffix(".yaml")?)
+}
+
+impl Listed {
+    /// The JSON shape of one listing entry (SPEC §3): a draft, or an
+    /// unreadable file with its error.
+    pub fn to_json(&self, short_len: usize) -> serde_json::Value {
+        match self {
+            Listed::Draft(view) => view.to_json(short_len),
+            Listed::Invalid { path, error } => serde_json::json!({
+                "path": path,
+                "status": "invalid",
+                "error": { "code": error.code, "message": error.message, "hint": error.hint },
+            }),
+        }
+    }
+}
+
+impl Listing {
+    /// `{"drafts": [...]}`, what `draft --json list` prints.
+    pub fn to_json(&self) -> serde_json::Value {
+        let drafts: Vec<serde_json::Value> = self
+            .entries
+            .iter()
+            .map(|entry| {
+                let len = match entry {
+                    Listed::Draft(view) => self.short_len.get(&view.id).copied().unwrap_or(36),
+                    Listed::Invalid { .. } => 36,
+                };
+                entry.to_json(len)
+            })
+            .collect();
+        serde_json::json!({ "drafts": drafts })
+    }
+}
+
+impl Shown {
+    /// What `draft --json show` prints: the draft's fields, its spec digest,
+    /// the resource it writes and (unless left out) the diff.
+    pub fn to_json(&self, with_diff: bool) -> serde_json::Value {
+        let mut value = self.view.to_json(36);
+        let object = value.as_object_mut().expect("a draft is a mapping");
+        object.insert("spec_digest".into(), self.spec_digest.clone().into());
+        object.insert("resource".into(), self.resource.clone().into());
+        if with_diff {
+            object.insert("diff".into(), self.diff.clone().into());
+        }
         value
     }
 }

@@ -5,6 +5,7 @@
 //! Must never: check out the drafts branch, rewrite history, or move a ref
 //! without checking that it still points where we read it.
 
+pub mod cache;
 pub mod notes;
 pub mod refs;
 pub mod tree;
@@ -43,6 +44,10 @@ impl Store {
             Error::new(Code::NotARepo, format!("{place} is not in a git repository ({})", e.message()))
                 .with_hint("run inside your infrastructure repo, or pass --repo PATH")
         })?;
+        // git itself does not re-hash every object it reads; libgit2 does by
+        // default, with collision-detecting SHA-1, which doubles the cost of a
+        // listing. `git fsck` is where object integrity is checked.
+        git2::opts::strict_hash_verification(false);
         Ok(Store { repo })
     }
 

@@ -5,14 +5,17 @@
 mod support;
 
 mod apply;
+mod browser;
 mod concurrency;
 mod create;
 mod discard;
 mod errors;
 mod evidence;
 mod gc;
+mod http_api;
 mod init;
 mod list;
+mod mcp;
 mod proposal_files;
 mod reading;
 mod secrets;

@@ -1,0 +1,196 @@
+//! The four MCP tools (SPEC §6): their input schemas, the descriptions an LLM
+//! reads to decide what to call, and the one service call each makes.
+//!
+//! Arguments are handed to the service as they came: the spec fields are
+//! forwarded as JSON, so every check (missing fields, shapes, providers, target
+//! URLs, raw secrets) is the service's, reported as a tool error. There is no
+//! apply tool, and no argument names a branch, a ref or a path.
+
+use super::DraftServer;
+use super::results::{listing_json, shown_json};
+use crate::service::{CreateRequest, ListFilter};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::CallToolResult;
+use rmcp::schemars::{self, JsonSchema};
+use rmcp::{tool, tool_router};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+const CREATE: &str = "Propose a webhook endpoint as a draft. A draft is a reviewable proposal stored on the \
+repo's drafts branch and signed as you; it changes nothing in production. A human must review it (`draft show <id>`) \
+and apply it (`draft apply <id>`): you cannot apply drafts, and no tool here can. Proposing an endpoint whose name \
+already exists proposes a change to it. Never put a secret value (API key, signing secret, token, password) in any \
+field: store it in a secret manager and pass a reference in secret_ref (vault://..., aws-sm://..., gcp-sm://..., \
+azure-kv://..., op://... or env://...). Returns {id, path, commit}; give the id to the human who will review it. \
+A refused proposal is a tool error starting with its code (SPEC_MISSING, INVALID_SPEC, UNKNOWN_PROVIDER, \
+INVALID_TARGET_URL, RAW_SECRET, ...), the failed checks and a hint: nothing was written; fix what it names and call \
+again.";
+
+const LIST: &str = "List drafts. Read-only. Without status: pending, expired and unreadable (invalid) drafts; with \
+status, only those (applied and discarded drafts are listed only when asked for). Each draft has its id and short_id, \
+status, created_by, created_at, expires_at, proposed_spec, change (new, modify or none: what applying it would do to \
+main) and evidence (verified, missing or invalid). Returns {drafts: [...]}.";
+
+const SHOW: &str = "Show one draft: every field, the digest of its proposed spec, its evidence state, and the \
+unified diff of endpoints/<name>.yaml on main against what applying it would write. Read-only. Use it to check a \
+draft you proposed before telling a human it is ready for review.";
+
+const DISCARD: &str = "Withdraw a pending (or expired) draft, for example one you replaced with a corrected \
+proposal. The draft is marked discarded and kept for audit; this cannot be undone, and only pending or expired drafts \
+can be discarded (anything else is refused with NOT_PENDING). The optional reason is recorded in the draft; never \
+put a secret in it. Returns {id, commit}.";
+
+/// The endpoint a draft proposes, and how long the draft stays open.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateEndpointDraft {
+    /// Endpoint name: lowercase letters, digits and '-', at most 63 characters; becomes endpoints/<name>.yaml.
+    #[schemars(with = "String")]
+    name: Option<Value>,
+    /// Webhook provider, one the repo allows: stripe, github, gitlab, shopify, slack, twilio, sendgrid, ...
+    #[schemars(with = "String")]
+    provider: Option<Value>,
+    /// Where events are delivered: a public https:// URL, with no credentials and no private address.
+    #[schemars(with = "String")]
+    target_url: Option<Value>,
+    /// Reference to the signing secret, never the secret: vault://, aws-sm://, gcp-sm://, azure-kv://, op://, env://
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    secret_ref: Option<Value>,
+    /// What the endpoint is for, for the human reviewer (at most 1000 characters, no secrets).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    description: Option<Value>,
+    /// Event names to subscribe, as the provider spells them (e.g. payment_intent.succeeded, push).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    events: Option<Value>,
+    /// How long the draft stays open for review, like 12h, 7d or 2w (default: the repo's ttl).
+    #[serde(default)]
+    ttl: Option<String>,
+}
+
+impl CreateEndpointDraft {
+    /// The service's request: the given spec fields, in the CLI's order.
+    fn into_request(self) -> CreateRequest {
+        let fields = [
+            ("name", self.name),
+            ("provider", self.provider),
+            ("target_url", self.target_url),
+            ("secret_ref", self.secret_ref),
+            ("description", self.description),
+            ("events", self.events),
+        ];
+        let spec: Map<String, Value> =
+            fields.into_iter().filter_map(|(key, value)| Some((key.to_string(), value?))).collect();
+        CreateRequest::endpoint(Value::Object(spec), self.ttl)
+    }
+}
+
+/// Which drafts to list.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListDrafts {
+    /// Only drafts with this status. Without it: pending, expired and invalid drafts.
+    #[serde(default)]
+    status: Option<StatusFilter>,
+}
+
+/// A draft's status as `draft list --status` takes it.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+pub enum StatusFilter {
+    Pending,
+    Expired,
+    Applied,
+    Discarded,
+    Invalid,
+}
+
+impl StatusFilter {
+    fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Pending => "pending",
+            StatusFilter::Expired => "expired",
+            StatusFilter::Applied => "applied",
+            StatusFilter::Discarded => "discarded",
+            StatusFilter::Invalid => "invalid",
+        }
+    }
+}
+
+/// One draft.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShowDraft {
+    /// The draft's id, or any unique prefix of it (list_drafts prints short_id).
+    id: String,
+}
+
+/// The draft to withdraw, and why.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiscardDraft {
+    /// The draft's id, or any unique prefix of it.
+    id: String,
+    /// Why it is withdrawn; recorded in the draft for reviewers. Never a secret.
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[tool_router(vis = "pub(super)")]
+impl DraftServer {
+    #[tool(
+        name = "create_endpoint_draft",
+        description = CREATE,
+        annotations(
+            title = "Propose an endpoint (draft)",
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
+    )]
+    async fn create_endpoint_draft(&self, Parameters(args): Parameters<CreateEndpointDraft>) -> CallToolResult {
+        let request = args.into_request();
+        self.call("create_endpoint_draft", move |service| Ok(plain(service.create(&request)?))).await
+    }
+
+    #[tool(
+        name = "list_drafts",
+        description = LIST,
+        annotations(title = "List drafts", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn list_drafts(&self, Parameters(args): Parameters<ListDrafts>) -> CallToolResult {
+        let filter = ListFilter { status: args.status.map(|s| s.as_str().to_string()), ..ListFilter::default() };
+        self.call("list_drafts", move |service| {
+            let listing = service.list(&filter)?;
+            Ok(listing_json(&listing))
+        })
+        .await
+    }
+
+    #[tool(
+        name = "show_draft",
+        description = SHOW,
+        annotations(title = "Show a draft", read_only_hint = true, open_world_hint = false)
+    )]
+    async fn show_draft(&self, Parameters(args): Parameters<ShowDraft>) -> CallToolResult {
+        self.call("show_draft", move |service| Ok(shown_json(&service.show(&args.id)?))).await
+    }
+
+    #[tool(
+        name = "discard_draft",
+        description = DISCARD,
+        annotations(title = "Discard a draft", read_only_hint = false, destructive_hint = true, open_world_hint = false)
+    )]
+    async fn discard_draft(&self, Parameters(args): Parameters<DiscardDraft>) -> CallToolResult {
+        self.call("discard_draft", move |service| Ok(plain(service.discard(&args.id, args.reason.as_deref())?))).await
+    }
+}
+
+/// A service report as JSON, exactly as `--json` prints it.
+fn plain(report: impl serde::Serialize) -> Value {
+    serde_json::to_value(report).expect("a report is plain data")
+}

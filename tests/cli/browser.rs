@@ -1,0 +1,119 @@
+//! A person applies a draft in a real browser: the real `draft serve` binary
+//! on a free loopback port, Debian's headless Chromium driven by Playwright
+//! (`tests/browser/apply.mjs`), and main checked afterwards. Screenshots land
+//! in `target/screenshots/`.
+//!
+//! Never skipped: without `/usr/bin/chromium` or `tests/browser/node_modules`
+//! the test fails and says how to install them (`.ci/run` does both).
+
+use crate::support::{DRAFT_BIN, EXPIRED_PATH, TestRepo, Who, fixture_bytes};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// `draft serve --addr 127.0.0.1:0` as alice, stopped when dropped.
+struct Served {
+    child: Child,
+    login_url: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Served {
+    fn start(repo: &TestRepo) -> Served {
+        let mut child = repo
+            .std_command(Who::Human, DRAFT_BIN)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("draft serve starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (found, login) = mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().expect("piped"));
+        let log = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                log.lock().unwrap().push_str(&format!("{line}\n"));
+                if let Some(start) = line.find("http://").filter(|_| line.contains("/login?token=")) {
+                    let _ = found.send(line[start..].trim().to_string());
+                }
+            }
+        });
+        let login_url = match login.recv_timeout(Duration::from_secs(30)) {
+            Ok(url) => url,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("draft serve printed no login URL:\n{}", stderr.lock().unwrap());
+            }
+        };
+        Served { child, login_url, stderr }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("browser")
+}
+
+/// `target/screenshots/`.
+fn screenshot_dir() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).parent().expect("target/tmp is in target").join("screenshots")
+}
+
+#[test]
+fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
+    assert!(
+        Path::new(CHROMIUM).exists(),
+        "{CHROMIUM} is missing: install Debian's chromium (`apt-get install -y chromium`; .ci/run does)"
+    );
+    assert!(
+        browser_dir().join("node_modules").join("playwright-core").exists(),
+        "tests/browser/node_modules is missing: run `npm ci --prefix tests/browser` (.ci/run does)"
+    );
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("stripe-payments");
+    repo.create_endpoint_as(Who::Agent, "github-push", &[]);
+    repo.plant_draft_file(EXPIRED_PATH, &fixture_bytes("drafts/valid/expired-endpoint.yaml"));
+    let before = repo.rev_parse("refs/heads/main");
+    let served = Served::start(&repo);
+    assert!(served.login_url.starts_with("http://127.0.0.1:"), "{}", served.login_url);
+
+    let output = Command::new("node")
+        .arg(browser_dir().join("apply.mjs"))
+        .arg(&served.login_url)
+        .arg(&id)
+        .arg(screenshot_dir())
+        .env("HOME", repo.home())
+        .current_dir(browser_dir())
+        .output()
+        .expect("node runs (Debian: apt-get install nodejs npm)");
+    assert!(
+        output.status.success(),
+        "the browser run failed:\n{}\n{}\ndraft serve:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        served.stderr.lock().unwrap()
+    );
+
+    let after = repo.rev_parse("refs/heads/main");
+    assert_ne!(after, before, "main did not move");
+    assert!(repo.file_on("main", "endpoints/stripe-payments.yaml").contains("name: stripe-payments"));
+    let shown = repo.show_json(&id);
+    assert_eq!((shown["status"].as_str(), shown["applied_by"].as_str()), (Some("applied"), Some("user:alice")));
+    assert_eq!(shown["applied_commit"], after.as_str());
+    for name in ["dashboard.png", "review.png", "applied.png"] {
+        assert!(screenshot_dir().join(name).exists(), "{name} was not saved");
+    }
+}

@@ -1,0 +1,310 @@
+//! `draft mcp` (SPEC §6): the real binary as an MCP server on stdio, spoken to
+//! by rmcp's client the way an agent's host would (initialize, tools/list,
+//! tools/call). The server acts as the agent ops-bot, signs with ops-bot's
+//! key, has exactly four tools and no way to apply, and reports refusals as
+//! tool errors carrying the SPEC error code.
+
+use crate::support::{DRAFT_BIN, GOOD_TARGET, TestRepo};
+use rmcp::model::{CallToolRequestParams, CallToolResult, Tool};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::TokioChildProcess;
+use rmcp::{ServiceError, ServiceExt};
+use serde_json::{Map, Value, json};
+use std::process::Stdio;
+use tokio::io::AsyncReadExt;
+use tokio::task::JoinHandle;
+
+/// One `draft mcp` process and the client connected to it.
+struct Session {
+    client: RunningService<RoleClient, ()>,
+    stderr: JoinHandle<String>,
+}
+
+impl Session {
+    /// Starts `draft --repo <repo> mcp` as ops-bot with ops-bot's key, in the
+    /// hermetic environment, plus `extra` variables; initializes the session.
+    async fn start(repo: &TestRepo, extra: &[(&str, &str)]) -> Session {
+        let mut command = tokio::process::Command::new(DRAFT_BIN);
+        command
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", repo.home())
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CEILING_DIRECTORIES", &repo.root)
+            .env("NO_COLOR", "1")
+            .env("ZEN_AGENT_ID", "ops-bot")
+            .env("ZEN_SIGNING_KEY", repo.root.join("keys").join("ops-bot"))
+            .envs(extra.iter().copied())
+            .arg("--repo")
+            .arg(&repo.path)
+            .arg("mcp")
+            .current_dir(&repo.root);
+        let (transport, stderr) =
+            TokioChildProcess::builder(command).stderr(Stdio::piped()).spawn().expect("draft mcp starts");
+        let mut stderr = stderr.expect("stderr is piped");
+        let stderr = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text).await;
+            text
+        });
+        let client = ().serve(transport).await.expect("the MCP session initializes");
+        Session { client, stderr }
+    }
+
+    async fn tools(&self) -> Vec<Tool> {
+        self.client.list_all_tools().await.expect("tools/list answers")
+    }
+
+    /// Calls `tool` with `arguments`: the tool result, or the protocol error.
+    async fn try_call(&self, tool: &str, arguments: Value) -> Result<CallToolResult, ServiceError> {
+        let arguments: Map<String, Value> = match arguments {
+            Value::Object(map) => map,
+            other => panic!("tool arguments are an object, not {other}"),
+        };
+        self.client.call_tool(CallToolRequestParams::new(tool.to_string()).with_arguments(arguments)).await
+    }
+
+    /// Calls `tool`; it must succeed; the JSON document it returned.
+    async fn call(&self, tool: &str, arguments: Value) -> Value {
+        let result = self.try_call(tool, arguments).await.unwrap_or_else(|e| panic!("{tool} failed: {e}"));
+        assert_ne!(result.is_error, Some(true), "{tool} was refused: {}", text_of(&result));
+        let document: Value = serde_json::from_str(&text_of(&result)).expect("the text is the --json document");
+        assert_eq!(result.structured_content.as_ref(), Some(&document), "structured content is the same document");
+        document
+    }
+
+    /// Calls `tool`; it must be refused as a tool error; the error's text.
+    async fn refused(&self, tool: &str, arguments: Value) -> String {
+        let result = self.try_call(tool, arguments).await.unwrap_or_else(|e| panic!("{tool}: protocol error {e}"));
+        assert_eq!(result.is_error, Some(true), "{tool} should be refused: {}", text_of(&result));
+        text_of(&result)
+    }
+
+    /// Ends the session; the server exits when its stdin closes. Its stderr.
+    async fn finish(self) -> String {
+        self.client.cancel().await.expect("the session closes");
+        self.stderr.await.expect("stderr is read")
+    }
+}
+
+/// All text content of a tool result.
+fn text_of(result: &CallToolResult) -> String {
+    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+}
+
+fn endpoint(name: &str) -> Value {
+    json!({
+        "name": name,
+        "provider": "stripe",
+        "target_url": GOOD_TARGET,
+        "secret_ref": format!("vault://kv/webhooks/{name}"),
+        "description": "Stripe payment events",
+        "events": ["payment_intent.succeeded"],
+    })
+}
+
+/// The draft `id` as `draft --json list --all` shows it.
+fn listed(repo: &TestRepo, id: &str) -> Value {
+    let drafts = repo.list_json(&["--all"]);
+    drafts.into_iter().find(|d| d["id"] == id).unwrap_or_else(|| panic!("draft {id} is not listed"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tools_list_is_exactly_the_four_draft_tools_with_their_annotations() {
+    let repo = TestRepo::new();
+    let session = Session::start(&repo, &[]).await;
+    let tools = session.tools().await;
+    let mut names: Vec<&str> = tools.iter().map(|t| &*t.name).collect();
+    names.sort();
+    assert_eq!(names, ["create_endpoint_draft", "discard_draft", "list_drafts", "show_draft"]);
+
+    let tool = |name: &str| tools.iter().find(|t| t.name == name).expect("listed");
+    let hints = |name: &str| {
+        let a = tool(name).annotations.clone().unwrap_or_else(|| panic!("{name} has annotations"));
+        (a.read_only_hint, a.destructive_hint, a.idempotent_hint)
+    };
+    assert_eq!(hints("create_endpoint_draft"), (Some(false), Some(false), Some(false)));
+    assert_eq!(hints("list_drafts").0, Some(true));
+    assert_eq!(hints("show_draft").0, Some(true));
+    assert_eq!(hints("discard_draft").0, Some(false));
+    assert_eq!(hints("discard_draft").1, Some(true));
+
+    let create = tool("create_endpoint_draft");
+    let description = create.description.as_deref().unwrap_or_default();
+    for needed in ["draft", "human", "apply", "vault://", "secret_ref"] {
+        assert!(description.contains(needed), "the create description mentions {needed}: {description}");
+    }
+    let properties = create.input_schema["properties"].as_object().expect("an object schema");
+    let mut fields: Vec<&str> = properties.keys().map(String::as_str).collect();
+    fields.sort();
+    assert_eq!(fields, ["description", "events", "name", "provider", "secret_ref", "target_url", "ttl"]);
+    assert_eq!(create.input_schema["required"], json!(["name", "provider", "target_url"]));
+    for (name, required) in [("show_draft", json!(["id"])), ("discard_draft", json!(["id"]))] {
+        assert_eq!(tool(name).input_schema["required"], required, "{name}");
+    }
+    assert!(tool("list_drafts").input_schema["properties"]["status"].is_object());
+    session.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn create_through_mcp_is_listed_as_the_agent_with_verified_evidence() {
+    let repo = TestRepo::new();
+    let session = Session::start(&repo, &[]).await;
+    let created = session.call("create_endpoint_draft", endpoint("stripe-prod")).await;
+    let id = created["id"].as_str().expect("create returns the id").to_string();
+    assert!(created["path"].as_str().is_some_and(|p| p.ends_with(&format!("{id}.yaml"))), "{created}");
+    assert!(created["commit"].is_string(), "{created}");
+    let stderr = session.finish().await;
+
+    let draft = listed(&repo, &id);
+    assert_eq!(draft["created_by"], "agent:ops-bot");
+    assert_eq!(draft["evidence"], "verified");
+    assert_eq!(draft["status"], "pending");
+    assert_eq!(draft["proposed_spec"], endpoint("stripe-prod"));
+    assert!(stderr.contains("create_endpoint_draft: ok"), "the server logs its calls on stderr:\n{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_id_in_the_environment_does_not_make_the_server_a_human() {
+    let repo = TestRepo::new();
+    let session = Session::start(&repo, &[("ZEN_USER_ID", "alice")]).await;
+    let created = session.call("create_endpoint_draft", endpoint("stripe-prod")).await;
+    session.finish().await;
+    let draft = listed(&repo, created["id"].as_str().expect("id"));
+    assert_eq!(draft["created_by"], "agent:ops-bot");
+    assert_eq!(draft["evidence"], "verified");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_raw_secret_is_refused_as_a_tool_error_and_nothing_is_written() {
+    let repo = TestRepo::new();
+    let secret = format!("sk_{}_{}", "live", "4eC39HqLyjWDarjtT1zdp7dc");
+    let refs_before = repo.refs();
+    let session = Session::start(&repo, &[]).await;
+    let mut proposal = endpoint("stripe-prod");
+    proposal["secret_ref"] = json!(secret);
+    let text = session.refused("create_endpoint_draft", proposal).await;
+    let stderr = session.finish().await;
+
+    assert!(text.starts_with("RAW_SECRET: "), "the error starts with its code:\n{text}");
+    assert!(text.contains("secret_ref"), "the error names the field:\n{text}");
+    assert!(text.lines().any(|l| l.starts_with("hint: ") && l.len() > 7), "the error has a hint:\n{text}");
+    assert!(!text.contains(&secret), "the error echoes the secret:\n{text}");
+    assert!(!stderr.contains(&secret), "the server logged the secret:\n{stderr}");
+    assert_eq!(repo.refs(), refs_before, "a refused create moved a ref");
+    repo.assert_nowhere_in_repo(&secret);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_proposal_missing_fields_is_refused_by_the_service_with_its_checks() {
+    let repo = TestRepo::new();
+    let refs_before = repo.refs();
+    let session = Session::start(&repo, &[]).await;
+    let text = session.refused("create_endpoint_draft", json!({ "provider": "stripe" })).await;
+    assert!(text.starts_with("SPEC_MISSING: "), "{text}");
+    assert!(text.contains("name") && text.contains("target_url"), "the missing fields are named:\n{text}");
+    assert!(text.contains("failed checks:"), "{text}");
+
+    let text = session.refused("create_endpoint_draft", json!({ "name": "x", "provider": 7, "target_url": "" })).await;
+    assert!(text.lines().any(|l| l.trim_start().starts_with("INVALID_SPEC")), "a wrong type is the service's:\n{text}");
+    session.finish().await;
+    assert_eq!(repo.refs(), refs_before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn show_list_and_discard_work_through_mcp() {
+    let repo = TestRepo::new();
+    let session = Session::start(&repo, &[]).await;
+    let id = session.call("create_endpoint_draft", endpoint("stripe-prod")).await["id"].as_str().unwrap().to_string();
+
+    let listing = session.call("list_drafts", json!({})).await;
+    let drafts = listing["drafts"].as_array().expect("a drafts array");
+    assert_eq!(drafts.len(), 1, "{listing}");
+    assert_eq!(drafts[0]["id"], id.as_str());
+    let short_id = drafts[0]["short_id"].as_str().expect("a short id").to_string();
+
+    let shown = session.call("show_draft", json!({ "id": short_id })).await;
+    assert_eq!(shown["id"], id.as_str());
+    assert_eq!(shown["created_by"], "agent:ops-bot");
+    assert_eq!(shown["resource"], "endpoints/stripe-prod.yaml");
+    assert!(shown["diff"].as_str().is_some_and(|d| d.contains("+name: stripe-prod")), "{shown}");
+    assert_eq!(shown, repo.show_json(&id), "show_draft returns what `draft --json show` prints");
+
+    let discarded = session.call("discard_draft", json!({ "id": id, "reason": "superseded" })).await;
+    assert_eq!(discarded["id"], id.as_str());
+    let text = session.refused("discard_draft", json!({ "id": id })).await;
+    assert!(text.starts_with("NOT_PENDING: "), "{text}");
+    assert!(session.call("list_drafts", json!({})).await["drafts"].as_array().unwrap().is_empty());
+    let gone = session.call("list_drafts", json!({ "status": "discarded" })).await;
+    assert_eq!(gone["drafts"][0]["id"], id.as_str());
+    session.finish().await;
+
+    let draft = listed(&repo, &id);
+    assert_eq!(draft["status"], "discarded");
+    assert_eq!(draft["discarded_by"], "agent:ops-bot");
+    assert_eq!(draft["reason"], "superseded");
+    assert_eq!(draft["evidence"], "verified");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_attempt_fails_and_the_draft_stays_pending() {
+    let repo = TestRepo::new();
+    let session = Session::start(&repo, &[]).await;
+    let id = session.call("create_endpoint_draft", endpoint("stripe-prod")).await["id"].as_str().unwrap().to_string();
+    let main_before = repo.rev_parse("main");
+    let refs_before = repo.refs();
+    for tool in ["apply_draft", "apply"] {
+        let outcome = session.try_call(tool, json!({ "id": id })).await;
+        assert!(
+            outcome.as_ref().is_err() || outcome.as_ref().is_ok_and(|r| r.is_error == Some(true)),
+            "calling {tool} must fail: {outcome:?}"
+        );
+    }
+    session.finish().await;
+    assert_eq!(listed(&repo, &id)["status"], "pending");
+    assert_eq!(repo.rev_parse("main"), main_before);
+    assert_eq!(repo.refs(), refs_before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn main_never_moves_through_a_whole_session() {
+    let repo = TestRepo::new();
+    let main_before = repo.rev_parse("main");
+    let files_before = repo.files_on("main");
+    let session = Session::start(&repo, &[]).await;
+    let first =
+        session.call("create_endpoint_draft", endpoint("stripe-prod")).await["id"].as_str().unwrap().to_string();
+    let second = session.call("create_endpoint_draft", endpoint("github-ci")).await;
+    session.call("list_drafts", json!({ "status": "pending" })).await;
+    session.call("show_draft", json!({ "id": first })).await;
+    session.call("discard_draft", json!({ "id": first })).await;
+    let _ = session.try_call("apply_draft", json!({ "id": second["id"] })).await;
+    session
+        .refused(
+            "create_endpoint_draft",
+            json!({ "name": "x", "provider": "stripe", "target_url": "http://10.0.0.1/" }),
+        )
+        .await;
+    session.finish().await;
+    assert_eq!(repo.rev_parse("main"), main_before, "an MCP session moved main");
+    assert_eq!(repo.files_on("main"), files_before);
+}
+
+#[test]
+fn the_server_will_not_start_outside_a_repo() {
+    let plain = TestRepo::not_a_repo();
+    let output = std::process::Command::new(DRAFT_BIN)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", plain.home())
+        .env("GIT_CEILING_DIRECTORIES", &plain.root)
+        .arg("mcp")
+        .current_dir(&plain.path)
+        .stdin(Stdio::null())
+        .output()
+        .expect("draft runs");
+    assert_eq!(output.status.code(), Some(7));
+    assert!(output.stdout.is_empty(), "stdout belongs to the protocol");
+    assert!(String::from_utf8_lossy(&output.stderr).starts_with("error[NOT_A_REPO]: "));
+}
