@@ -19,7 +19,8 @@ impl Ttl {
         let text = text.trim();
         let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
         let (digits, unit) = text.split_at(split);
-        let usage = || format!("invalid duration {text:?}: use a number and a unit, like 90s, 30m, 12h, 7d or 2w");
+        // The text is not echoed: whatever was typed here may be a pasted secret.
+        let usage = || "invalid duration: use a number and a unit, like 90s, 30m, 12h, 7d or 2w".to_string();
         let amount: i64 = digits.parse().map_err(|_| usage())?;
         let scale = match unit {
             "s" => 1,
@@ -32,7 +33,7 @@ impl Ttl {
         let seconds = amount.checked_mul(scale).filter(|s| (1..=MAX_SECONDS).contains(s));
         match seconds {
             Some(seconds) => Ok(Ttl { seconds }),
-            None => Err(format!("invalid duration {text:?}: it must be between 1s and 366d")),
+            None => Err("invalid duration: it must be between 1s and 366d".to_string()),
         }
     }
 

@@ -190,6 +190,7 @@ impl Service {
             signers_blob: signers_blob.unwrap_or(Oid::ZERO_SHA1),
             cache: cached.then(|| KeyCache::load(&self.store, SIGNATURE_CACHE)),
             now: self.now().timestamp(),
+            day: std::cell::RefCell::new(None),
         })
     }
 
@@ -279,15 +280,15 @@ pub(crate) struct EvidenceReader<'s> {
     signers_blob: Oid,
     cache: Option<KeyCache>,
     now: i64,
+    /// The index's day folder last looked in.
+    day: std::cell::RefCell<Option<(String, Option<git2::Tree<'s>>)>>,
 }
 
 impl EvidenceReader<'_> {
     /// One draft's records as (note blob, record), found through the index.
     pub(crate) fn records(&self, id: &DraftId) -> Result<Vec<Result<(Oid, SignedRecord), String>>> {
         let store = &self.service.store;
-        let Some(tree) = &self.notes_tree else { return Ok(Vec::new()) };
-        let dir = index_path(id, "");
-        let Some(folder) = store.subtree(tree, dir.trim_end_matches('/'))? else { return Ok(Vec::new()) };
+        let Some(folder) = self.draft_folder(id)? else { return Ok(Vec::new()) };
         let mut records = Vec::new();
         for entry in folder.iter() {
             let note = match store.read_blob(entry.id(), MAX_NOTE_BYTES)? {
@@ -301,25 +302,42 @@ impl EvidenceReader<'_> {
         Ok(records)
     }
 
-    /// The note blobs indexed under one draft, without reading them.
-    fn record_blobs(&self, id: &DraftId) -> Result<Vec<Oid>> {
-        let Some(tree) = &self.notes_tree else { return Ok(Vec::new()) };
-        let dir = index_path(id, "");
-        let Some(folder) = self.service.store.subtree(tree, dir.trim_end_matches('/'))? else { return Ok(Vec::new()) };
-        Ok(folder.iter().map(|entry| entry.id()).collect())
+    /// The index folder of one draft's records.
+    fn draft_folder(&self, id: &DraftId) -> Result<Option<git2::Tree<'_>>> {
+        match self.draft_folder_id(id)? {
+            Some(folder) => Ok(Some(self.service.store.repo().find_tree(folder)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The id of that folder, read from its day folder, which is kept between
+    /// calls: a listing walks drafts day by day. The id names exactly the
+    /// set of the draft's records.
+    fn draft_folder_id(&self, id: &DraftId) -> Result<Option<Oid>> {
+        let Some(tree) = &self.notes_tree else { return Ok(None) };
+        let store = &self.service.store;
+        let day_path = index_path(id, "");
+        let day_path = day_path.trim_end_matches('/').rsplit_once('/').map_or("", |(day, _)| day);
+        let mut day = self.day.borrow_mut();
+        if day.as_ref().is_none_or(|(path, _)| path != day_path) {
+            *day = Some((day_path.to_string(), store.subtree(tree, day_path)?));
+        }
+        let Some((_, Some(day_tree))) = day.as_ref() else { return Ok(None) };
+        match day_tree.get_name(&id.to_string()) {
+            Some(entry) if entry.kind() == Some(git2::ObjectType::Tree) => Ok(Some(entry.id())),
+            _ => Ok(None),
+        }
     }
 
     /// Whether a draft's records back it: verified, missing or invalid. With
     /// a cache, a verdict of verified is remembered for exactly this draft
-    /// file, these record blobs and this allowed_signers file.
+    /// file, this set of records (the index folder's tree id) and this
+    /// allowed_signers file.
     pub(crate) fn draft_evidence(&mut self, view: &super::DraftView) -> Result<DraftEvidence> {
         let verdict_key = match &self.cache {
             Some(_) => {
-                let mut blobs = self.record_blobs(&view.id)?;
-                blobs.sort();
-                let mut parts = vec![view.blob, self.signers_blob];
-                parts.extend(blobs);
-                let key = cache_key(b"zen-draft evidence verdict v1", &parts);
+                let folder = self.draft_folder_id(&view.id)?.unwrap_or(Oid::ZERO_SHA1);
+                let key = cache_key(b"zen-draft evidence verdict v2", &[view.blob, folder, self.signers_blob]);
                 if self.cache.as_ref().is_some_and(|c| c.contains(&key)) {
                     return Ok(DraftEvidence::Verified);
                 }

@@ -8,7 +8,7 @@ use super::{Layout, Service};
 use crate::domain::digest::value_digest;
 use crate::domain::draft::{Draft, DraftType, State};
 use crate::domain::draft_id::{DRAFTS_DIR, DraftId, IdPrefix, day_dir, unique_prefix_lengths};
-use crate::domain::spec::{EndpointSpec, resource_path};
+use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
 use crate::error::{Code, Error, Result};
 use crate::store::BlobRead;
 use crate::store::cache::ObjectMemo;
@@ -124,7 +124,7 @@ impl Service {
         let layout = self.layout()?;
         let tip = self.drafts_tip(&layout)?;
         let drafts_tree = self.store.commit_tree(tip.commit)?;
-        let main_tree = self.store.commit_tree(layout.main.commit)?;
+        let resources = self.resource_dir(&layout)?;
         let files = self.store.blobs_under(&drafts_tree, DRAFTS_DIR)?;
         let mut ids: Vec<DraftId> = files.iter().filter_map(|(path, _)| id_of_path(path)).collect();
         ids.sort();
@@ -134,7 +134,7 @@ impl Service {
         let mut memo = ObjectMemo::load(&self.store, DRAFT_MEMO);
         let mut evidence = self.evidence_reader(&layout, true)?;
         for (path, blob) in files {
-            let mut entry = self.load(&main_tree, path, blob, now, Some(&mut memo));
+            let mut entry = self.load(resources.as_ref(), path, blob, now, Some(&mut memo));
             if !filter.keeps(&entry) {
                 continue;
             }
@@ -155,10 +155,10 @@ impl Service {
     pub(crate) fn load_all(&self, layout: &Layout) -> Result<Vec<Listed>> {
         let tip = self.drafts_tip(layout)?;
         let drafts_tree = self.store.commit_tree(tip.commit)?;
-        let main_tree = self.store.commit_tree(layout.main.commit)?;
+        let resources = self.resource_dir(layout)?;
         let now = self.now();
         let files = self.store.blobs_under(&drafts_tree, DRAFTS_DIR)?;
-        Ok(files.into_iter().map(|(path, blob)| self.load(&main_tree, path, blob, now, None)).collect())
+        Ok(files.into_iter().map(|(path, blob)| self.load(resources.as_ref(), path, blob, now, None)).collect())
     }
 
     pub fn show(&self, id: &str) -> Result<Shown> {
@@ -197,8 +197,8 @@ impl Service {
             [] => Err(Error::new(Code::NotFound, format!("no draft has an id starting with {}", text.trim()))
                 .with_hint("run `draft list --all` to see every draft")),
             [(path, blob, _)] => {
-                let main_tree = self.store.commit_tree(layout.main.commit)?;
-                match self.load(&main_tree, path.clone(), *blob, self.now(), None) {
+                let resources = self.resource_dir(layout)?;
+                match self.load(resources.as_ref(), path.clone(), *blob, self.now(), None) {
                     Listed::Draft(mut view) => {
                         view.evidence = self.evidence_reader(layout, false)?.draft_evidence(&view)?;
                         Ok(*view)
@@ -254,7 +254,7 @@ impl Service {
     /// immutable objects) and a newly parsed one is added.
     fn load(
         &self,
-        main_tree: &Tree<'_>,
+        resources: Option<&Tree<'_>>,
         path: String,
         blob: Oid,
         now: DateTime<Utc>,
@@ -294,7 +294,7 @@ impl Service {
             Ok(id) => id,
             Err(why) => return invalid(path, why),
         };
-        let change = match self.change(main_tree, &draft) {
+        let change = match change(resources, &draft) {
             Ok(change) => change,
             Err(e) => return invalid(path, e.message),
         };
@@ -302,21 +302,30 @@ impl Service {
         Listed::Draft(Box::new(DraftView { path, blob, id, state, change, draft, evidence: EvidenceState::Missing }))
     }
 
-    /// `new`, `modify` or `none`, comparing blob ids so main's file is not even read.
-    fn change(&self, main_tree: &Tree<'_>, draft: &Draft) -> Result<Option<Change>> {
-        let Some(name) = draft.spec_name() else {
-            return Ok(None);
-        };
-        let current = self.store.blob_id_at(main_tree, &resource_path(name))?;
-        let Some(current) = current else {
-            return Ok(Some(Change::New));
-        };
-        let Some(spec) = endpoint_spec(draft) else {
-            return Ok(Some(Change::Modify));
-        };
-        let proposed = Oid::hash_object(ObjectType::Blob, spec.render_resource().as_bytes())?;
-        Ok(Some(if proposed == current { Change::None } else { Change::Modify }))
+    /// Main's `endpoints/` folder, where drafts' resources live.
+    fn resource_dir(&self, layout: &Layout) -> Result<Option<Tree<'_>>> {
+        let main_tree = self.store.commit_tree(layout.main.commit)?;
+        self.store.subtree(&main_tree, RESOURCE_DIR)
     }
+}
+
+/// `new`, `modify` or `none`, comparing blob ids so main's file is not even read.
+fn change(resources: Option<&Tree<'_>>, draft: &Draft) -> Result<Option<Change>> {
+    let Some(name) = draft.spec_name() else {
+        return Ok(None);
+    };
+    let current = resources
+        .and_then(|dir| dir.get_name(&format!("{name}.yaml")))
+        .filter(|entry| entry.kind() == Some(ObjectType::Blob))
+        .map(|entry| entry.id());
+    let Some(current) = current else {
+        return Ok(Some(Change::New));
+    };
+    let Some(spec) = endpoint_spec(draft) else {
+        return Ok(Some(Change::Modify));
+    };
+    let proposed = Oid::hash_object(ObjectType::Blob, spec.render_resource().as_bytes())?;
+    Ok(Some(if proposed == current { Change::None } else { Change::Modify }))
 }
 
 fn endpoint_spec(draft: &Draft) -> Option<EndpointSpec> {

@@ -35,6 +35,7 @@ impl Store {
     /// Opens the repository at `path`, or the one containing the current directory
     /// (honouring `GIT_DIR` like git does).
     pub fn open(path: Option<&Path>) -> Result<Store> {
+        configure_libgit2();
         let repo = match path {
             Some(path) => Repository::open_ext(path, RepositoryOpenFlags::empty(), std::iter::empty::<&Path>()),
             None => Repository::open_from_env(),
@@ -44,10 +45,6 @@ impl Store {
             Error::new(Code::NotARepo, format!("{place} is not in a git repository ({})", e.message()))
                 .with_hint("run inside your infrastructure repo, or pass --repo PATH")
         })?;
-        // git itself does not re-hash every object it reads; libgit2 does by
-        // default, with collision-detecting SHA-1, which doubles the cost of a
-        // listing. `git fsck` is where object integrity is checked.
-        git2::opts::strict_hash_verification(false);
         Ok(Store { repo })
     }
 
@@ -160,4 +157,26 @@ fn email_local(author: &str) -> String {
 pub enum BlobRead {
     Bytes(Vec<u8>),
     TooLarge(usize),
+}
+
+/// Process-wide libgit2 settings, made once before the first repository is
+/// opened (they are global, so no other thread may be using libgit2 then).
+fn configure_libgit2() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // git itself does not re-hash every object it reads; libgit2 does by
+        // default, with collision-detecting SHA-1, which doubles the cost of a
+        // listing. `git fsck` is where object integrity is checked.
+        git2::opts::strict_hash_verification(false);
+        // Keep at most 64 MiB of pack files mapped (libgit2 allows 8 GiB), so
+        // reading every draft of a large branch does not keep the whole pack
+        // resident.
+        // SAFETY: called once, before any repository exists in this process.
+        let _ = unsafe { git2::opts::set_mwindow_mapped_limit(64 * 1024 * 1024) };
+        // libgit2 caches every small tree it parses (up to 256 MiB). A listing
+        // reads each tree once and keeps the few it revisits itself, so the
+        // cache only grows memory with the branch.
+        // SAFETY: as above.
+        let _ = unsafe { git2::opts::set_cache_object_limit(git2::ObjectType::Tree, 0) };
+    });
 }
