@@ -56,6 +56,13 @@ for n in $sizes; do
 
   measure "show-$n" --warmup 3 --runs 30 -N -n draft "$draft --repo $repo show $middle"
 
+  # Objects one create writes, counted by git (all loose: the repo is packed).
+  before=$(git -C "$repo" count-objects | cut -d' ' -f1)
+  "${agent[@]}" "$draft" --repo "$repo" create endpoint --name bench-count --provider stripe \
+    --target-url https://hooks.example.com/count > /dev/null
+  after=$(git -C "$repo" count-objects | cut -d' ' -f1)
+  echo $((after - before)) > "$out/create-objects-$n.txt"
+
   # The plain-git script writes unsigned notes: give it a copy of the repo.
   cp -r "$repo" "$out/repo-$n/plain"
   measure "create-$n" --warmup 2 --runs 30 -N \

@@ -36,13 +36,20 @@ for n in sizes:
     memory = f"{int(mem.read_text().split()[-1]) / 1024:.0f} MB" if mem.exists() else "–"
     print(f"| {n:,} | {ms(warm)} | {ms(cold)} | {ms(git)} | {ratio(warm, git)} | {memory} |")
 
-print("\n### Cost per operation as the branch grows (median; ratio to the smallest repo)\n")
+print("\n### Cost per operation as the branch grows (median; ratio to the 10-draft repo)\n")
 header = " | ".join(f"{n:,} drafts" for n in sizes)
-print(f"| command | {header} | {max(sizes):,} ÷ {small:,} |")
-print("|---|" + "---:|" * (len(sizes) + 1))
+ratios = [n for n in (10_000, 100_000) if n in sizes]
+ratio_header = " | ".join(f"{n:,} ÷ {small:,}" for n in ratios)
+print(f"| command | {header} | {ratio_header} |")
+print("|---|" + "---:|" * (len(sizes) + len(ratios)))
 for command in ["show", "create", "discard", "apply"]:
-    cells = [median(f"{command}-{n}") for n in sizes]
-    print(f"| `draft {command}` | " + " | ".join(ms(c) for c in cells) + f" | {ratio(cells[-1], cells[0])} |")
+    cells = dict((n, median(f"{command}-{n}")) for n in sizes)
+    row = " | ".join(ms(cells[n]) for n in sizes)
+    print(f"| `draft {command}` | {row} | " + " | ".join(ratio(cells[n], cells[small]) for n in ratios) + " |")
+objects = [(n, out / f"create-objects-{n}.txt") for n in sizes]
+if all(path.exists() for _, path in objects):
+    row = " | ".join(path.read_text().strip() for _, path in objects)
+    print(f"| objects one `draft create` writes | {row} |" + " |" * len(ratios))
 
 print("\n### `draft create` against the plain-git script (hash-object, ls-tree + mktree per level, commit-tree, update-ref, notes add)\n")
 print("| drafts | draft create | plain git | draft ÷ git |")

@@ -31,11 +31,15 @@ impl Report for GcReport {
     fn human(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
         let verb = if self.dry_run { "Would remove" } else { "Removed" };
         if self.removed.is_empty() {
-            writeln!(out, "No expired drafts to remove.")?;
+            writeln!(out, "No drafts to remove.")?;
         } else {
-            writeln!(out, "{} {} expired drafts:", style.yellow(verb), self.removed.len())?;
+            writeln!(out, "{} {} drafts:", style.yellow(verb), self.removed.len())?;
             for removed in &self.removed {
-                writeln!(out, "  {}  {}  expired {}", removed.id, removed.tenant, removed.expires_at)?;
+                writeln!(
+                    out,
+                    "  {}  {:<9}  {}  expires {}",
+                    removed.id, removed.state, removed.tenant, removed.expires_at
+                )?;
             }
         }
         for id in &self.skipped {
@@ -45,6 +49,6 @@ impl Report for GcReport {
                 style.red("skipped")
             )?;
         }
-        writeln!(out, "{} expired drafts remain.", self.remaining)
+        writeln!(out, "{} removable drafts remain.", self.remaining)
     }
 }

@@ -28,6 +28,10 @@ pub struct Config {
     pub providers: Option<Vec<String>>,
     #[serde(default = "default_gc_max")]
     pub gc_max_per_run: u32,
+    /// How long applied and discarded drafts stay on the drafts branch before
+    /// `draft gc` removes their files (their evidence stays). Absent: forever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retain_closed: Option<String>,
     /// Hosts to which plain `http://` targets are allowed (never private ones).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_http_hosts: Vec<String>,
@@ -54,6 +58,7 @@ impl Config {
             ttl: ttl.to_string(),
             providers: None,
             gc_max_per_run: DEFAULT_GC_MAX_PER_RUN,
+            retain_closed: None,
             allow_http_hosts: Vec::new(),
         }
     }
@@ -78,10 +83,18 @@ impl Config {
                 BUILTIN_PROVIDERS.join(", ")
             ));
         }
+        if let Some(retention) = &self.retain_closed {
+            Ttl::parse_retention(retention).map_err(|e| format!("retain_closed: {e}"))?;
+        }
         if self.gc_max_per_run == 0 {
             return Err("gc_max_per_run must be at least 1".to_string());
         }
         Ok(())
+    }
+
+    /// How long closed drafts are kept, if the repo limits it.
+    pub fn closed_retention(&self) -> Option<Ttl> {
+        self.retain_closed.as_deref().map(|r| Ttl::parse_retention(r).expect("validated when the config was read"))
     }
 
     pub fn default_ttl(&self) -> Ttl {

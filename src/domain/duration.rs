@@ -15,7 +15,17 @@ pub struct Ttl {
 }
 
 impl Ttl {
+    /// A draft lifetime: 1s to 366d.
     pub fn parse(text: &str) -> Result<Ttl, String> {
+        Ttl::parse_up_to(text, MAX_SECONDS, "366d")
+    }
+
+    /// A retention period: 1s to ten years.
+    pub fn parse_retention(text: &str) -> Result<Ttl, String> {
+        Ttl::parse_up_to(text, 10 * 366 * 86_400, "3660d")
+    }
+
+    fn parse_up_to(text: &str, max_seconds: i64, max_text: &str) -> Result<Ttl, String> {
         let text = text.trim();
         let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
         let (digits, unit) = text.split_at(split);
@@ -30,10 +40,10 @@ impl Ttl {
             "w" => 7 * 86_400,
             _ => return Err(usage()),
         };
-        let seconds = amount.checked_mul(scale).filter(|s| (1..=MAX_SECONDS).contains(s));
+        let seconds = amount.checked_mul(scale).filter(|s| (1..=max_seconds).contains(s));
         match seconds {
             Some(seconds) => Ok(Ttl { seconds }),
-            None => Err("invalid duration: it must be between 1s and 366d".to_string()),
+            None => Err(format!("invalid duration: it must be between 1s and {max_text}")),
         }
     }
 

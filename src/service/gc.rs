@@ -15,6 +15,7 @@ use crate::evidence::NOTES_REF;
 use crate::evidence::record::{EVIDENCE_NAMESPACE, Record, SignedRecord};
 use crate::store::RefUpdate;
 use crate::store::refs::retry_on_race;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Default)]
@@ -31,7 +32,7 @@ pub struct GcRequest {
 pub struct GcReport {
     pub dry_run: bool,
     pub removed: Vec<RemovedDraft>,
-    /// Expired drafts still on the branch after this run (in scope).
+    /// Removable drafts still on the branch after this run (in scope).
     pub remaining: usize,
     /// Expired drafts left alone because they have no signed creation record.
     pub skipped: Vec<String>,
@@ -42,6 +43,8 @@ pub struct GcReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct RemovedDraft {
     pub id: String,
+    /// `expired`, or `applied` / `discarded` past the repo's `retain_closed`.
+    pub state: State,
     pub path: String,
     pub tenant: String,
     pub expires_at: String,
@@ -64,13 +67,14 @@ impl Service {
             let signer = self.signer_for(&layout, &actor, EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
             Some((actor, signer))
         };
+        let retention = layout.config.closed_retention();
         retry_on_race(|| {
             let now = self.now();
             let mut expired: Vec<_> = self
                 .load_all(&layout)?
                 .into_iter()
                 .filter_map(|entry| match entry {
-                    Listed::Draft(view) if view.state == State::Expired => Some(view),
+                    Listed::Draft(view) if removable(&view, retention, now) => Some(view),
                     _ => None,
                 })
                 .filter(|view| request.tenant.as_deref().is_none_or(|t| view.draft.tenant == t))
@@ -94,6 +98,7 @@ impl Service {
                     path: view.path.clone(),
                     tenant: view.draft.tenant.clone(),
                     expires_at: view.draft.expires_at.to_rfc3339(),
+                    state: view.state,
                 })
                 .collect();
             let remaining = expired.len() - removed.len();
@@ -114,7 +119,7 @@ impl Service {
                     None => self.store.empty_tree()?,
                 };
                 let id = view.id;
-                let message = format!("Remove expired draft {id}\n\nDraft-Id: {id}\nRemoved-By: {actor}\n");
+                let message = format!("Remove {} draft {id}\n\nDraft-Id: {id}\nRemoved-By: {actor}\n", view.state);
                 let commit = self.store.write_commit(tree, &[parent], &message, &actor.to_string(), now)?;
                 let record = Record::DraftExpired {
                     draft_id: id.to_string(),
@@ -139,5 +144,20 @@ impl Service {
             self.store.update_refs(&updates, &format!("draft gc: remove {} expired drafts", notes.len()))?;
             Ok(GcReport { dry_run: false, removed, remaining, skipped, commit: Some(parent.to_string()) })
         })
+    }
+}
+
+/// What gc may remove: pending drafts past their lifetime, and, when the repo
+/// sets `retain_closed`, applied and discarded drafts closed longer ago.
+fn removable(view: &super::DraftView, retention: Option<crate::domain::duration::Ttl>, now: DateTime<Utc>) -> bool {
+    let closed_at = match view.state {
+        State::Expired => return true,
+        State::Pending => return false,
+        State::Applied => view.draft.applied_at,
+        State::Discarded => view.draft.discarded_at,
+    };
+    match (retention, closed_at) {
+        (Some(retention), Some(closed_at)) => closed_at + retention.as_chrono() <= now,
+        _ => false,
     }
 }

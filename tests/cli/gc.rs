@@ -172,3 +172,29 @@ fn gc_racing_several_creators_loses_no_new_draft() {
     assert_eq!(names, ["new-0", "new-1", "new-2", "new-3"]);
     repo.draft(&["evidence", "verify"]).success();
 }
+
+#[test]
+fn retain_closed_lets_gc_remove_applied_and_discarded_drafts_closed_long_enough() {
+    let repo = TestRepo::new();
+    let applied = repo.create_endpoint("applied-one");
+    repo.draft(&["apply", &applied]).success();
+    let discarded = repo.create_endpoint("discarded-one");
+    repo.draft(&["discard", &discarded]).success();
+    let pending = repo.create_endpoint("pending-one");
+    // Without retain_closed, closed drafts are kept forever.
+    assert!(removed_ids(&gc(&repo, &[])).is_empty());
+
+    let config = repo.file_on("main", ".zen/config.yaml");
+    repo.commit_file_on_branch("main", ".zen/config.yaml", format!("{config}retain_closed: 1s\n").as_bytes());
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let report = gc(&repo, &[]);
+    let mut removed = removed_ids(&report);
+    removed.sort();
+    let mut closed = vec![applied, discarded];
+    closed.sort();
+    assert_eq!(removed, closed);
+    let left: Vec<String> = repo.list_json(&["--all"]).iter().map(|d| d["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(left, [pending]);
+    assert_eq!(expired_records(&repo).len(), 2);
+    repo.draft(&["evidence", "verify"]).success();
+}
