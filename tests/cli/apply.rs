@@ -2,10 +2,8 @@
 //! reported, and never half done: main, the drafts branch and the evidence
 //! note move together or not at all.
 
-use crate::support::{DRAFT_BIN, PLANTED_ID, PLANTED_PATH, TestRepo, Who, added_lines};
+use crate::support::{PLANTED_ID, PLANTED_PATH, TestRepo, Who, added_lines, race};
 use serde_json::Value;
-use std::process::Output;
-use std::sync::{Arc, Barrier};
 
 fn key(repo: &TestRepo, name: &str) -> String {
     repo.root.join("keys").join(name).to_str().unwrap().to_string()
@@ -298,23 +296,6 @@ fn other_local_changes_survive_an_apply() {
 }
 
 // ---- races ----
-
-fn race(repo: &TestRepo, commands: Vec<(Who, Vec<String>)>) -> Vec<Output> {
-    let barrier = Arc::new(Barrier::new(commands.len()));
-    let handles: Vec<_> = commands
-        .into_iter()
-        .map(|(who, args)| {
-            let mut cmd = repo.std_command(who, DRAFT_BIN);
-            cmd.args(args);
-            let barrier = Arc::clone(&barrier);
-            std::thread::spawn(move || {
-                barrier.wait();
-                cmd.output().expect("draft runs")
-            })
-        })
-        .collect();
-    handles.into_iter().map(|h| h.join().unwrap()).collect()
-}
 
 #[test]
 fn apply_and_discard_of_one_draft_started_together_never_both_win() {

@@ -3,28 +3,7 @@
 //! means no draft is lost, exactly one of two racing discards wins, and the
 //! repo stays sound (`git fsck --strict`).
 
-use crate::support::{DRAFT_BIN, TestRepo, Who};
-use std::process::Output;
-use std::sync::{Arc, Barrier};
-
-/// Starts every command at once (each thread waits at one barrier, then
-/// spawns its process) and returns their outputs in order.
-fn race(repo: &TestRepo, commands: Vec<(Who, Vec<String>)>) -> Vec<Output> {
-    let barrier = Arc::new(Barrier::new(commands.len()));
-    let handles: Vec<_> = commands
-        .into_iter()
-        .map(|(who, args)| {
-            let mut cmd = repo.std_command(who, DRAFT_BIN);
-            cmd.args(args);
-            let barrier = Arc::clone(&barrier);
-            std::thread::spawn(move || {
-                barrier.wait();
-                cmd.output().expect("draft runs")
-            })
-        })
-        .collect();
-    handles.into_iter().map(|h| h.join().expect("thread")).collect()
-}
+use crate::support::{TestRepo, Who, race};
 
 fn create_args(name: &str) -> Vec<String> {
     ["create", "endpoint", "--name", name, "--provider", "stripe", "--target-url"]

@@ -728,3 +728,22 @@ pub fn added_lines(diff: &str) -> String {
 pub fn epoch_seconds(text: &str) -> i64 {
     chrono::DateTime::parse_from_rfc3339(text).unwrap_or_else(|e| panic!("{text}: {e}")).timestamp()
 }
+
+/// Starts every command at once (each thread waits at one barrier, then
+/// spawns its process) and returns their outputs in order.
+pub fn race(repo: &TestRepo, commands: Vec<(Who, Vec<String>)>) -> Vec<std::process::Output> {
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(commands.len()));
+    let handles: Vec<_> = commands
+        .into_iter()
+        .map(|(who, args)| {
+            let mut cmd = repo.std_command(who, DRAFT_BIN);
+            cmd.args(args);
+            let barrier = std::sync::Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                cmd.output().expect("draft runs")
+            })
+        })
+        .collect();
+    handles.into_iter().map(|h| h.join().expect("thread")).collect()
+}
