@@ -8,6 +8,7 @@ mod apply;
 mod browser;
 mod concurrency;
 mod create;
+mod demo;
 mod discard;
 mod errors;
 mod evidence;
