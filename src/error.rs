@@ -40,35 +40,6 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Code; 26] = [
-        Code::Internal,
-        Code::McpCannotApply,
-        Code::UserIdRequired,
-        Code::NotAnApplier,
-        Code::TenantMismatch,
-        Code::NotPending,
-        Code::Expired,
-        Code::TypeNotApplicable,
-        Code::TypeNotCreatable,
-        Code::SpecMissing,
-        Code::InvalidSpec,
-        Code::UnknownProvider,
-        Code::InvalidTargetUrl,
-        Code::RawSecret,
-        Code::EvidenceMismatch,
-        Code::BaseChanged,
-        Code::InvalidDraft,
-        Code::NotFound,
-        Code::AmbiguousId,
-        Code::Conflict,
-        Code::DirtyWorktree,
-        Code::NotARepo,
-        Code::NotInitialized,
-        Code::InvalidConfig,
-        Code::SigningKeyMissing,
-        Code::EvidenceInvalid,
-    ];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Internal => "INTERNAL",

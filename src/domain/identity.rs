@@ -75,10 +75,6 @@ impl Actor {
             Actor::Agent(id) | Actor::User(id) => id,
         }
     }
-
-    pub fn is_agent(&self) -> bool {
-        matches!(self, Actor::Agent(_))
-    }
 }
 
 impl fmt::Display for Actor {

@@ -76,8 +76,6 @@ pub struct Listing {
 pub struct Shown {
     pub view: DraftView,
     pub spec_digest: Option<String>,
-    /// What apply would write, when the spec is valid.
-    pub proposed: Option<String>,
     /// Unified diff of the resource on main against `proposed`.
     pub diff: Option<String>,
     pub resource: Option<String>,
@@ -167,7 +165,7 @@ impl Service {
         let main_tree = self.store.commit_tree(layout.main.commit)?;
         let spec_digest = view.draft.proposed_spec.as_ref().map(value_digest);
         let spec = endpoint_spec(&view.draft);
-        let (proposed, diff, resource) = match &spec {
+        let (diff, resource) = match &spec {
             Some(spec) => {
                 let proposed = spec.render_resource();
                 let path = spec.resource_path();
@@ -179,11 +177,11 @@ impl Service {
                     None => None,
                 };
                 let diff = unified_diff(current.as_deref(), &proposed, &path);
-                (Some(proposed), Some(diff), Some(path))
+                (Some(diff), Some(path))
             }
-            None => (None, None, None),
+            None => (None, None),
         };
-        Ok(Shown { view, spec_digest, proposed, diff, resource })
+        Ok(Shown { view, spec_digest, diff, resource })
     }
 
     /// Finds one readable draft by any unique prefix of its id.
