@@ -1,8 +1,9 @@
 //! `draft list`: the drafts, as a table for people or JSON for CI.
 
+use super::Context;
 use super::output::{Report, Style};
-use super::{Context, relative};
 use crate::domain::draft::DraftType;
+use crate::domain::duration::relative;
 use crate::error::{Error, Result};
 use crate::service::{ListFilter, Listed};
 use chrono::{DateTime, Utc};

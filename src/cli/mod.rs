@@ -95,20 +95,3 @@ pub fn main() -> ExitCode {
         }
     }
 }
-
-/// Human-friendly relative time: `in 6d`, `3h ago`.
-fn relative(when: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
-    let secs = (when - now).num_seconds();
-    let abs = secs.unsigned_abs();
-    let amount = match abs {
-        0..60 => format!("{abs}s"),
-        60..3600 => format!("{}m", abs / 60),
-        3600..86_400 => format!("{}h", abs / 3600),
-        _ => format!("{}d", abs / 86_400),
-    };
-    match secs {
-        -4..=4 => "just now".to_string(),
-        5.. => format!("in {amount}"),
-        _ => format!("{amount} ago"),
-    }
-}

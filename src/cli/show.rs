@@ -1,7 +1,8 @@
 //! `draft show`: everything a reviewer needs to decide on one draft.
 
+use super::Context;
 use super::output::{Report, Style};
-use super::{Context, relative};
+use crate::domain::duration::relative;
 use crate::error::Result;
 use crate::service::Shown;
 use chrono::Utc;

@@ -64,6 +64,24 @@ impl fmt::Display for Ttl {
     }
 }
 
+/// How far `when` is from `now`, the way people say it: `in 6d`, `3h ago`,
+/// `just now`. Shared by the CLI and the dashboard so both say the same.
+pub fn relative(when: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> String {
+    let secs = (when - now).num_seconds();
+    let abs = secs.unsigned_abs();
+    let amount = match abs {
+        0..60 => format!("{abs}s"),
+        60..3600 => format!("{}m", abs / 60),
+        3600..86_400 => format!("{}h", abs / 3600),
+        _ => format!("{}d", abs / 86_400),
+    };
+    match secs {
+        -4..=4 => "just now".to_string(),
+        5.. => format!("in {amount}"),
+        _ => format!("{amount} ago"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use super::auth::Flash;
 use super::refusal::Refusal;
 use crate::domain::draft::State;
 use crate::domain::draft_id::DraftId;
+use crate::domain::duration::relative;
 use crate::service::{DraftView, Listed, Shown};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
@@ -250,19 +251,6 @@ fn expiry(at: DateTime<Utc>, now: DateTime<Utc>, expired: bool) -> String {
     } else {
         format!(r#"<span title="{title}">{}</span>"#, relative(at, now))
     }
-}
-
-/// `in 6d`, `3h ago`.
-fn relative(when: DateTime<Utc>, now: DateTime<Utc>) -> String {
-    let secs = (when - now).num_seconds();
-    let abs = secs.unsigned_abs();
-    let amount = match abs {
-        0..60 => format!("{abs}s"),
-        60..3600 => format!("{}m", abs / 60),
-        3600..86_400 => format!("{}h", abs / 3600),
-        _ => format!("{}d", abs / 86_400),
-    };
-    if secs >= 0 { format!("in {amount}") } else { format!("{amount} ago") }
 }
 
 /// What the review page offers a signed-in person.
