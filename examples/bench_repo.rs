@@ -3,9 +3,11 @@
 //! `draft create` would leave them; so the benchmarks measure zen-draft on the
 //! data it really reads, built in seconds rather than N CLI calls.
 //!
-//! Usage: `cargo run --release --example bench_repo -- N KEY_DIR > stream`,
+//! Usage: `cargo run --release --example bench_repo -- N KEY_DIR [SPAN] > stream`,
 //! then `git init -q -b main repo && git -C repo fast-import < stream`.
-//! KEY_DIR receives the signing key of the agent `bench-bot`.
+//! KEY_DIR receives the signing key of the agent `bench-bot`. SPAN is how
+//! long the drafts took to arrive, in seconds (default 300 days, the spread
+//! case; 3600 is a burst: every draft within the last hour).
 
 use chrono::{Duration, SubsecRound, Utc};
 use serde_json::json;
@@ -21,7 +23,8 @@ use zen_draft::evidence::signing::{KeyFileSigner, Signer};
 fn main() -> std::io::Result<()> {
     let mut args = std::env::args().skip(1);
     let count: usize = args.next().and_then(|n| n.parse().ok()).expect("usage: bench_repo N KEY_DIR");
-    let key_dir = PathBuf::from(args.next().expect("usage: bench_repo N KEY_DIR"));
+    let key_dir = PathBuf::from(args.next().expect("usage: bench_repo N KEY_DIR [SPAN]"));
+    let span_seconds: i64 = args.next().map_or(300 * 86_400, |s| s.parse().expect("SPAN is seconds"));
     std::fs::create_dir_all(&key_dir)?;
     let key = ssh_key::PrivateKey::random(&mut ssh_key::rand_core::OsRng, ssh_key::Algorithm::Ed25519).unwrap();
     let key_path = key_dir.join("bench-bot");
@@ -49,13 +52,13 @@ fn main() -> std::io::Result<()> {
     writeln!(out, "commit refs/heads/drafts\nmark :2\ncommitter {who}")?;
     data(&mut out, "Start the drafts branch\n")?;
 
-    // One commit per draft, spread over the last 300 days, all still pending.
-    let span = Duration::days(300);
+    // One commit per draft, spread evenly over the span, all still pending.
+    let span = Duration::seconds(span_seconds);
     let mut notes = Vec::with_capacity(count);
     for i in 0..count {
-        let created = now - span + span * i as i32 / count.max(1) as i32;
+        let created = now - span + Duration::milliseconds(span.num_milliseconds() * i as i64 / count.max(1) as i64);
         let created = created.trunc_subsecs(0);
-        let id = DraftId::generate(created + Duration::milliseconds((i % 1000) as i64));
+        let id = DraftId::generate(created);
         let name = format!("bench-{i}");
         let spec = json!({
             "name": name,
@@ -109,7 +112,7 @@ fn main() -> std::io::Result<()> {
     for (mark, id, note) in &notes {
         writeln!(out, "N inline :{mark}")?;
         data(&mut out, note)?;
-        inline(&mut out, &index_path(id, "draft_created"), note)?;
+        inline(&mut out, &index_path(&id.path(), "draft_created"), note)?;
     }
     out.flush()
 }

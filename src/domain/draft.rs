@@ -144,8 +144,12 @@ impl Draft {
             return Err(format!("unsupported version {} (this zen-draft reads version {DRAFT_VERSION})", self.version));
         }
         let id = DraftId::parse(&self.id).ok_or("`id` is not a UUIDv7 in canonical form")?;
-        if id.path() != path {
-            return Err(format!("file is at {path} but its id belongs at {}", id.path()));
+        if !id.is_at(path) {
+            return Err(format!(
+                "file is at {path} but its id belongs at {} (or, in the day-folder layout of zen-draft 0.1, {})",
+                id.path(),
+                id.day_folder_path()
+            ));
         }
         if self.expires_at <= self.created_at {
             return Err("`expires_at` is not after `created_at`".to_string());

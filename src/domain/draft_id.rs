@@ -1,10 +1,21 @@
 //! Draft ids and where their files live.
 //!
-//! Ids are UUIDv7: their first 48 bits are the creation time in milliseconds.
-//! A draft's file lives at `drafts/YYYY/MM/DD/<id>.yaml`, the UTC day of its
-//! id, so the path follows from the id alone and even a short prefix narrows a
-//! lookup to a few day folders: no command walks every draft to find one, and
-//! a create rewrites only one day's folder, not a tree of the whole history.
+//! Ids are UUIDv7: their first 48 bits (12 hex digits) are the creation time
+//! in milliseconds. A draft's file lives in folders named by those digits,
+//! `drafts/<4>/<2>/<2>/<2>/<id>.yaml` (`drafts/01a2/30/b4/8d/01a230b4-8ddb-….yaml`),
+//! so the path follows from the id alone and:
+//! - no folder ever holds more than 256 entries but the last, which holds the
+//!   drafts of one 256 ms window: a create rewrites a handful of small trees
+//!   however many drafts arrived that day or that minute;
+//! - the folders *are* the id's leading digits, so a lookup by any prefix
+//!   walks straight down to the folders that can hold it, and everything it
+//!   reads below them matches the prefix.
+//!
+//! zen-draft 0.1 wrote `drafts/YYYY/MM/DD/<id>.yaml` (the day-folder layout),
+//! where a burst of drafts piles into one folder that every create rewrites.
+//! Those files are read where they are and never moved (moving them would
+//! rewrite nothing in history, but it would touch other drafts' files, and a
+//! lifecycle step touches only its own); new drafts use the new layout.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use std::fmt;
@@ -20,6 +31,9 @@ pub const MIN_PREFIX: usize = 4;
 
 /// A prefix spanning more days than this is looked up by walking every day.
 const MAX_PREFIX_DAYS: i64 = 62;
+
+/// How many of the id's time digits name each folder level below `drafts/`.
+pub const FOLDER_DIGITS: [usize; 4] = [4, 2, 2, 2];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct DraftId(Uuid);
@@ -44,17 +58,33 @@ impl DraftId {
         DateTime::from_timestamp_millis(ms as i64).unwrap_or_default()
     }
 
-    /// The day folder under `drafts/`: `YYYY/MM/DD`.
-    pub fn day_dir(&self) -> String {
-        day_dir(self.created_at().date_naive())
-    }
-
-    /// The file's path in the drafts branch.
+    /// Where a new draft's file goes on the drafts branch:
+    /// `drafts/<4>/<2>/<2>/<2>/<id>.yaml`, folders named by the id's time digits.
     pub fn path(&self) -> String {
-        format!("{DRAFTS_DIR}/{}/{self}.yaml", self.day_dir())
+        let hex = self.hex();
+        let mut path = String::from(DRAFTS_DIR);
+        let mut at = 0;
+        for width in FOLDER_DIGITS {
+            path.push('/');
+            path.push_str(&hex[at..at + width]);
+            at += width;
+        }
+        format!("{path}/{self}.yaml")
     }
 
-    fn hex(&self) -> String {
+    /// Where zen-draft 0.1 put the file: `drafts/YYYY/MM/DD/<id>.yaml`, the
+    /// UTC day of the id. Read, never written.
+    pub fn day_folder_path(&self) -> String {
+        format!("{DRAFTS_DIR}/{}/{self}.yaml", day_dir(self.created_at().date_naive()))
+    }
+
+    /// Whether `path` is where this draft's file may live, in either layout.
+    pub fn is_at(&self, path: &str) -> bool {
+        path == self.path() || path == self.day_folder_path()
+    }
+
+    /// The id as 32 lowercase hex digits, without dashes.
+    pub fn hex(&self) -> String {
         self.0.simple().to_string()
     }
 
@@ -107,6 +137,11 @@ impl IdPrefix {
         id.hex().starts_with(&self.hex)
     }
 
+    /// The prefix's hex digits, without dashes.
+    pub fn digits(&self) -> &str {
+        &self.hex
+    }
+
     /// The UTC days on which a draft with this prefix could have been created,
     /// or `None` when the prefix is too short to narrow the search usefully.
     pub fn days(&self) -> Option<Vec<NaiveDate>> {
@@ -149,8 +184,13 @@ mod tests {
     #[test]
     fn path_follows_from_the_id() {
         let id = DraftId::generate(at("2026-11-23T21:00:00Z"));
-        assert!(id.path().starts_with("drafts/2026/11/23/"), "{}", id.path());
-        assert!(id.path().ends_with(&format!("{id}.yaml")));
+        let hex = id.hex();
+        let folders = format!("drafts/{}/{}/{}/{}/", &hex[..4], &hex[4..6], &hex[6..8], &hex[8..10]);
+        assert!(id.path().starts_with(&folders), "{}", id.path());
+        assert!(id.path().ends_with(&format!("/{id}.yaml")));
+        assert!(id.day_folder_path().starts_with("drafts/2026/11/23/"), "{}", id.day_folder_path());
+        assert!(id.is_at(&id.path()) && id.is_at(&id.day_folder_path()));
+        assert!(!id.is_at(&format!("drafts/{id}.yaml")));
         assert_eq!(id.created_at(), at("2026-11-23T21:00:00Z"));
         assert_eq!(DraftId::parse(&id.to_string()), Some(id));
     }

@@ -6,6 +6,7 @@
 //! verified without checking every signature against `.zen/allowed_signers`.
 
 pub mod allowed_signers;
+pub mod batch;
 pub mod merkle;
 pub mod proof;
 pub mod record;
@@ -17,9 +18,17 @@ pub const NOTES_REF: &str = "refs/notes/zen-evidence";
 
 /// Besides the notes git reads, the notes tree keeps an index git ignores
 /// (non-note entries are preserved by `git notes`): each record's note blob
-/// again at `drafts/YYYY/MM/DD/<id>/<event>`, so one draft's records are found
-/// without reading the whole log. Nothing trusts the index: every record found
-/// through it is verified like any other.
-pub fn index_path(draft_id: &crate::domain::draft_id::DraftId, event: &str) -> String {
-    format!("{}/{}/{draft_id}/{event}", crate::domain::draft_id::DRAFTS_DIR, draft_id.day_dir())
+/// again at the draft file's path without `.yaml`, then `/<event>`
+/// (`drafts/01a2/30/b4/8d/<id>/draft_created`), so one draft's records are
+/// found without reading the whole log, in folders as small as the drafts'
+/// own. A draft in the day-folder layout keeps its records beside its path
+/// there. Nothing trusts the index: every record found through it is verified
+/// like any other.
+pub fn index_folder(draft_path: &str) -> &str {
+    draft_path.strip_suffix(".yaml").unwrap_or(draft_path)
+}
+
+/// Where one record of the draft at `draft_path` is indexed.
+pub fn index_path(draft_path: &str, event: &str) -> String {
+    format!("{}/{event}", index_folder(draft_path))
 }

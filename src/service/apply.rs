@@ -93,7 +93,7 @@ impl Service {
             let drafts_commit =
                 self.store.write_commit(drafts_tree, &[drafts_tip.commit], &drafts_message, &actor.to_string(), now)?;
 
-            let created = self.created_record(&layout, &view.id)?;
+            let created = self.created_record(&layout, &view.path, &view.id)?;
             let record = |position| {
                 let record = Record::DraftApplied {
                     draft_id: full_id.clone(),
@@ -106,7 +106,7 @@ impl Service {
                 };
                 sign(signer.as_ref(), record)
             };
-            let note = self.note_update(main_commit, &record, now)?;
+            let note = self.note_update(main_commit, &view.path, &record, now)?;
             stop_at("after-objects")?;
 
             let drafts_ref = format!("refs/heads/{}", layout.config.drafts_branch);

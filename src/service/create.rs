@@ -147,7 +147,8 @@ impl Service {
 
     /// Commits one change to the drafts branch with compare-and-swap, and its
     /// evidence record with it. `edit` sees the current tip's tree and returns
-    /// the files to write (`Some`) or remove (`None`); `record` signs the
+    /// the files to write (`Some`) or remove (`None`), the draft's own file
+    /// first (the record is indexed beside it); `record` signs the
     /// record for the log's next position. When another writer moved either
     /// ref first, both run again on the new tips, so every rule is checked
     /// against what it changes and positions never gap or repeat. The drafts
@@ -166,7 +167,9 @@ impl Service {
             let tip = self.drafts_tip(layout)?;
             let tree = self.store.commit_tree(tip.commit)?;
             let mut new_tree = tree.id();
-            for (path, blob) in edit(&tree)? {
+            let edits = edit(&tree)?;
+            let draft_path = edits.first().map(|(path, _)| path.clone()).ok_or_else(|| Error::internal("no edit"))?;
+            for (path, blob) in edits {
                 let current = self.store.repo().find_tree(new_tree)?;
                 new_tree = match self.store.edit_tree(Some(&current), &path, blob)? {
                     Some(tree) => tree,
@@ -176,7 +179,7 @@ impl Service {
             let commit = self.store.write_commit(new_tree, &[tip.commit], message, author, now)?;
             let old = if tip.is_local { Some(tip.commit) } else { None };
             let update = RefUpdate { refname: refname.clone(), old, new: commit };
-            let note = self.note_update(commit, record, now)?;
+            let note = self.note_update(commit, &draft_path, record, now)?;
             self.store.update_refs(&[update, note], message.lines().next().unwrap_or(""))?;
             Ok(commit)
         })

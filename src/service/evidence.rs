@@ -1,6 +1,7 @@
 //! The evidence log through the store: signing and landing records with the
 //! commits they describe, and loading the log to verify it.
 
+use super::read::{DraftReader, MAX_NOTE_BYTES, draft_facts};
 use super::{Layout, Listed, Service};
 use crate::domain::config::ALLOWED_SIGNERS_PATH;
 use crate::domain::draft_id::DraftId;
@@ -11,19 +12,13 @@ use crate::evidence::record::Record;
 use crate::evidence::record::SignedRecord;
 use crate::evidence::signing::{self, Signer};
 use crate::evidence::verify::{CommitFacts, DraftFacts, Entry, LogReport, verify_log};
-use crate::evidence::verify::{DraftEvidence, draft_problems};
 use crate::evidence::{NOTES_REF, index_path};
-use crate::store::cache::KeyCache;
 use crate::store::{BlobRead, RefUpdate};
 use chrono::{DateTime, Utc};
 use git2::Oid;
-use sha2::Digest;
 use std::collections::{HashMap, HashSet};
 
 const SIZE_TRAILER: &str = "Evidence-Size: ";
-
-/// Largest note we read; a record and its signature are under 2 KiB.
-const MAX_NOTE_BYTES: usize = 16 * 1024;
 
 impl Service {
     /// `.zen/allowed_signers` as it is on main now.
@@ -93,26 +88,24 @@ impl Service {
     }
 
     /// Writes the notes commit that attaches each record to its object, and
-    /// indexes each under its draft.
+    /// indexes each beside its draft (`notes` holds the object, the path of
+    /// the draft's file and the record).
     pub(crate) fn write_notes(
         &self,
         notes_tip: Option<Oid>,
-        notes: &[(Oid, SignedRecord)],
+        notes: &[(Oid, String, SignedRecord)],
         now: DateTime<Utc>,
     ) -> Result<Oid> {
         let mut edits = Vec::with_capacity(notes.len() * 2);
-        for (object, signed) in notes {
+        for (object, draft_path, signed) in notes {
             let blob = self.store.write_blob(signed.to_note().as_bytes())?;
-            let record = &signed.record;
-            let id = DraftId::parse(record.draft_id())
-                .ok_or_else(|| Error::internal("a record for a malformed draft id"))?;
             edits.push((crate::store::Store::note_path(*object), Some(blob)));
-            edits.push((index_path(&id, record.event()), Some(blob)));
+            edits.push((index_path(draft_path, signed.record.event()), Some(blob)));
         }
         let base = notes_tip.map(|c| self.store.commit_tree(c)).transpose()?;
         let tree = self.store.edit_tree_many(base.as_ref(), &edits)?.expect("the tree holds the new notes");
         let (first, last) = match (notes.first(), notes.last()) {
-            (Some(first), Some(last)) => (&first.1.record, &last.1.record),
+            (Some(first), Some(last)) => (&first.2.record, &last.2.record),
             _ => return Err(Error::internal("no notes to write")),
         };
         let subject = if notes.len() == 1 {
@@ -125,17 +118,19 @@ impl Service {
         self.store.write_commit(tree, &parents, &message, "zen-draft", now)
     }
 
-    /// The ref update that lands `signed` on `object` at the log's next position.
+    /// The ref update that lands `signed` on `object` at the log's next
+    /// position, indexed beside the draft file at `draft_path`.
     pub(crate) fn note_update(
         &self,
         object: Oid,
+        draft_path: &str,
         make: &dyn Fn(u64) -> Result<SignedRecord>,
         now: DateTime<Utc>,
     ) -> Result<RefUpdate> {
         let notes_tip = self.store.ref_target(NOTES_REF)?;
         let position = self.log_size(notes_tip)?;
         let signed = make(position)?;
-        let new = self.write_notes(notes_tip, &[(object, signed)], now)?;
+        let new = self.write_notes(notes_tip, &[(object, draft_path.to_string(), signed)], now)?;
         Ok(RefUpdate { refname: NOTES_REF.to_string(), old: notes_tip, new })
     }
 
@@ -180,32 +175,13 @@ impl Service {
         Ok(verify_log(entries, &facts, &check))
     }
 
-    /// What reading drafts' evidence needs, loaded once per command.
-    /// `cached` lets it remember verified signatures under `.git/` (for
-    /// `list`, which shows states; never for a command that decides).
-    pub(crate) fn evidence_reader(&self, layout: &Layout, cached: bool) -> Result<EvidenceReader<'_>> {
-        let notes_tree = match self.store.ref_target(NOTES_REF)? {
-            Some(tip) => Some(self.store.commit_tree(tip)?),
-            None => None,
-        };
-        let main_tree = self.store.commit_tree(layout.main.commit)?;
-        let signers_blob = self.store.blob_id_at(&main_tree, ALLOWED_SIGNERS_PATH)?;
-        Ok(EvidenceReader {
-            service: self,
-            notes_tree,
-            allowed: self.allowed_signers(layout)?,
-            signers_blob: signers_blob.unwrap_or(Oid::ZERO_SHA1),
-            cache: cached.then(|| KeyCache::load(&self.store, SIGNATURE_CACHE)),
-            now: self.now().timestamp(),
-            day: std::cell::RefCell::new(None),
-        })
-    }
-
-    /// A draft's `draft_created` record, for the `previous_digest` of a later one.
-    pub(crate) fn created_record(&self, layout: &Layout, id: &DraftId) -> Result<Record> {
-        let found = self
-            .evidence_reader(layout, false)?
-            .records(id)?
+    /// A draft's `draft_created` record, for the `previous_digest` of a
+    /// later one; `draft_path` is where the draft's file is.
+    pub(crate) fn created_record(&self, layout: &Layout, draft_path: &str, id: &DraftId) -> Result<Record> {
+        let notes_tip = self.store.ref_target(NOTES_REF)?;
+        let reader = DraftReader::new(&self.store, layout.main.commit, notes_tip, self.now())?;
+        let found = reader
+            .records(draft_path)?
             .into_iter()
             .filter_map(|r| r.ok().map(|(_, signed)| signed))
             .find(|s| matches!(s.record, Record::DraftCreated { .. }) && s.record.draft_id() == id.to_string());
@@ -244,25 +220,9 @@ impl Service {
     }
 }
 
-fn draft_facts(view: &super::DraftView) -> DraftFacts {
-    DraftFacts {
-        id: view.id.to_string(),
-        draft_type: view.draft.draft_type.to_string(),
-        created_by: view.draft.created_by.clone(),
-        spec_digest: view.draft.proposed_spec.as_ref().map(crate::domain::digest::value_digest),
-        status: match view.draft.status {
-            crate::domain::draft::Status::Pending => "pending",
-            crate::domain::draft::Status::Applied => "applied",
-            crate::domain::draft::Status::Discarded => "discarded",
-        }
-        .to_string(),
-        applied_commit: view.draft.applied_commit.clone(),
-    }
-}
-
 /// Verifies a record's signature for its signer and namespace, against the
 /// allowed signers as of the time the record says it was made.
-fn check_signature(signed: &SignedRecord, allowed: &AllowedSigners, now: i64) -> Result<(), String> {
+pub(crate) fn check_signature(signed: &SignedRecord, allowed: &AllowedSigners, now: i64) -> Result<(), String> {
     let record = &signed.record;
     let at = DateTime::parse_from_rfc3339(record.at()).map_or(now, |t| t.timestamp());
     signing::verify(
@@ -275,152 +235,6 @@ fn check_signature(signed: &SignedRecord, allowed: &AllowedSigners, now: i64) ->
     )
     .map(|_| ())
     .map_err(|e| e.to_string())
-}
-
-const SIGNATURE_CACHE: &str = "verified-signatures-v1";
-
-/// Reads drafts' records through the notes index and judges them.
-pub(crate) struct EvidenceReader<'s> {
-    service: &'s Service,
-    notes_tree: Option<git2::Tree<'s>>,
-    allowed: AllowedSigners,
-    signers_blob: Oid,
-    cache: Option<KeyCache>,
-    now: i64,
-    /// The index's day folder last looked in.
-    day: std::cell::RefCell<Option<(String, Option<git2::Tree<'s>>)>>,
-}
-
-impl EvidenceReader<'_> {
-    /// One draft's records as (note blob, record), found through the index.
-    pub(crate) fn records(&self, id: &DraftId) -> Result<Vec<Result<(Oid, SignedRecord), String>>> {
-        let store = &self.service.store;
-        let Some(folder) = self.draft_folder(id)? else { return Ok(Vec::new()) };
-        let mut records = Vec::new();
-        for entry in folder.iter() {
-            let note = match store.read_blob(entry.id(), MAX_NOTE_BYTES)? {
-                BlobRead::Bytes(bytes) => String::from_utf8(bytes)
-                    .map_err(|_| "the note is not UTF-8".to_string())
-                    .and_then(|text| SignedRecord::parse_note(&text).map_err(|e| e.0)),
-                BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes")),
-            };
-            records.push(note.map(|signed| (entry.id(), signed)));
-        }
-        Ok(records)
-    }
-
-    /// The index folder of one draft's records.
-    fn draft_folder(&self, id: &DraftId) -> Result<Option<git2::Tree<'_>>> {
-        match self.draft_folder_id(id)? {
-            Some(folder) => Ok(Some(self.service.store.repo().find_tree(folder)?)),
-            None => Ok(None),
-        }
-    }
-
-    /// The id of that folder, read from its day folder, which is kept between
-    /// calls: a listing walks drafts day by day. The id names exactly the
-    /// set of the draft's records.
-    fn draft_folder_id(&self, id: &DraftId) -> Result<Option<Oid>> {
-        let Some(tree) = &self.notes_tree else { return Ok(None) };
-        let store = &self.service.store;
-        let day_path = index_path(id, "");
-        let day_path = day_path.trim_end_matches('/').rsplit_once('/').map_or("", |(day, _)| day);
-        let mut day = self.day.borrow_mut();
-        if day.as_ref().is_none_or(|(path, _)| path != day_path) {
-            *day = Some((day_path.to_string(), store.subtree(tree, day_path)?));
-        }
-        let Some((_, Some(day_tree))) = day.as_ref() else { return Ok(None) };
-        match day_tree.get_name(&id.to_string()) {
-            Some(entry) if entry.kind() == Some(git2::ObjectType::Tree) => Ok(Some(entry.id())),
-            _ => Ok(None),
-        }
-    }
-
-    /// Whether a draft's records back it: verified, missing or invalid. With
-    /// a cache, a verdict of verified is remembered for exactly this draft
-    /// file, this set of records (the index folder's tree id) and this
-    /// allowed_signers file.
-    pub(crate) fn draft_evidence(&mut self, view: &super::DraftView) -> Result<DraftEvidence> {
-        let verdict_key = match &self.cache {
-            Some(_) => {
-                let folder = self.draft_folder_id(&view.id)?.unwrap_or(Oid::ZERO_SHA1);
-                let key = cache_key(b"zen-draft evidence verdict v2", &[view.blob, folder, self.signers_blob]);
-                if self.cache.as_ref().is_some_and(|c| c.contains(&key)) {
-                    return Ok(DraftEvidence::Verified);
-                }
-                Some(key)
-            }
-            None => None,
-        };
-        let verdict = self.judge(view)?;
-        if let (DraftEvidence::Verified, Some(key), Some(cache)) = (verdict, verdict_key, &mut self.cache) {
-            cache.insert(key);
-        }
-        Ok(verdict)
-    }
-
-    fn judge(&mut self, view: &super::DraftView) -> Result<DraftEvidence> {
-        let records = self.records(&view.id)?;
-        if records.is_empty() {
-            return Ok(DraftEvidence::Missing);
-        }
-        let Ok(records) = records.into_iter().collect::<Result<Vec<_>, _>>() else { return Ok(DraftEvidence::Invalid) };
-        let facts = draft_facts(view);
-        if records.iter().any(|(_, r)| r.record.draft_id() != facts.id) {
-            return Ok(DraftEvidence::Invalid);
-        }
-        if !records.iter().any(|(_, r)| matches!(r.record, Record::DraftCreated { .. })) {
-            return Ok(DraftEvidence::Missing);
-        }
-        // Signatures first (each remembered when a cache is in use), then the
-        // rules, with signatures already settled.
-        for (blob, signed) in &records {
-            if self.check_signature(*blob, signed).is_err() {
-                return Ok(DraftEvidence::Invalid);
-            }
-        }
-        let refs: Vec<&SignedRecord> = records.iter().map(|(_, r)| r).collect();
-        Ok(if draft_problems(&facts, &refs, &|_| Ok(())).is_empty() {
-            DraftEvidence::Verified
-        } else {
-            DraftEvidence::Invalid
-        })
-    }
-
-    fn check_signature(&mut self, blob: Oid, signed: &SignedRecord) -> Result<(), String> {
-        let key = self.cache.as_ref().map(|_| cache_key(b"zen-draft signature verdict v1", &[blob, self.signers_blob]));
-        if let (Some(cache), Some(key)) = (&self.cache, &key)
-            && cache.contains(key)
-        {
-            return Ok(());
-        }
-        check_signature(signed, &self.allowed, self.now)?;
-        if let (Some(cache), Some(key)) = (&mut self.cache, key) {
-            cache.insert(key);
-        }
-        Ok(())
-    }
-}
-
-impl Drop for EvidenceReader<'_> {
-    fn drop(&mut self) {
-        if let Some(cache) = &mut self.cache {
-            cache.save();
-        }
-    }
-}
-
-/// A cache key: SHA-256 over a purpose tag and object ids, cut to 20 bytes.
-fn cache_key(purpose: &[u8], objects: &[Oid]) -> [u8; 20] {
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(purpose);
-    for object in objects {
-        hasher.update(object.as_bytes());
-    }
-    let digest = hasher.finalize();
-    let mut key = [0u8; 20];
-    key.copy_from_slice(&digest[..20]);
-    key
 }
 
 /// Checks many signatures across the machine's cores; verdicts by signature

@@ -71,7 +71,7 @@ impl Service {
         retry_on_race(|| {
             let now = self.now();
             let mut expired: Vec<_> = self
-                .load_all(&layout)?
+                .load_all(&layout, super::read::Checking::Skip)?
                 .into_iter()
                 .filter_map(|entry| match entry {
                     Listed::Draft(view) if removable(&view, retention, now) => Some(view),
@@ -86,7 +86,7 @@ impl Service {
                 if chosen.len() == max {
                     break;
                 }
-                match self.created_record(&layout, &view.id) {
+                match self.created_record(&layout, &view.path, &view.id) {
                     Ok(created) => chosen.push((view, created)),
                     Err(_) => skipped.push(view.id.to_string()),
                 }
@@ -110,7 +110,7 @@ impl Service {
             let notes_tip = self.store.ref_target(NOTES_REF)?;
             let first_position = self.log_size(notes_tip)?;
             let mut parent = tip.commit;
-            let mut notes: Vec<(git2::Oid, SignedRecord)> = Vec::new();
+            let mut notes: Vec<(git2::Oid, String, SignedRecord)> = Vec::new();
             for (i, (view, created)) in chosen.iter().enumerate() {
                 let tree = self.store.commit_tree(parent)?;
                 let tree = self.store.edit_tree(Some(&tree), &view.path, None)?;
@@ -129,7 +129,7 @@ impl Service {
                     previous_digest: created.digest(),
                     signer: actor.id().to_string(),
                 };
-                notes.push((commit, sign(signer.as_ref(), record)?));
+                notes.push((commit, view.path.clone(), sign(signer.as_ref(), record)?));
                 parent = commit;
             }
             let notes_commit = self.write_notes(notes_tip, &notes, now)?;

@@ -60,6 +60,21 @@ pub struct Service {
     clock: Box<dyn Fn() -> DateTime<Utc> + Send + Sync>,
 }
 
+/// In debug builds only (what the tests run), `ZEN_TEST_CLOCK` (RFC 3339)
+/// fixes the clock, so tests can stand at a time instead of sleeping through
+/// TTLs. A release build has no such switch: a settable clock would let a
+/// caller revive expired drafts or backdate records.
+#[cfg(debug_assertions)]
+fn test_clock() -> Option<DateTime<Utc>> {
+    let text = std::env::var("ZEN_TEST_CLOCK").ok()?;
+    DateTime::parse_from_rfc3339(&text).ok().map(|t| t.with_timezone(&Utc))
+}
+
+#[cfg(not(debug_assertions))]
+fn test_clock() -> Option<DateTime<Utc>> {
+    None
+}
+
 /// What a command needs to know about the repo's set-up.
 pub struct Layout {
     pub config: Config,
@@ -68,7 +83,11 @@ pub struct Layout {
 
 impl Service {
     pub fn open(repo: Option<&Path>, env: CallerEnv) -> Result<Service> {
-        Ok(Service { store: Store::open(repo)?, env, clock: Box::new(Utc::now) })
+        let service = Service { store: Store::open(repo)?, env, clock: Box::new(Utc::now) };
+        Ok(match test_clock() {
+            Some(now) => service.with_clock(move || now),
+            None => service,
+        })
     }
 
     /// Replaces the clock; the demo uses it to backdate its example drafts.

@@ -1,5 +1,6 @@
 //! `draft validate`: the draft checks apply runs (not the identity ones), for CI.
 
+use super::read::Checking;
 use super::{DraftView, Layout, Listed, Service};
 use crate::domain::checks::describe_value;
 use crate::domain::checks::{DraftContext, check_draft};
@@ -36,18 +37,15 @@ impl Service {
                 .iter()
                 .map(|id| self.find(&layout, id).map(|v| Listed::Draft(Box::new(v))))
                 .collect::<Result<Vec<_>>>()?,
-            ValidateScope::Open | ValidateScope::All => {
-                let filter = super::ListFilter { all: true, ..Default::default() };
-                let listing = self.list(&filter)?;
-                listing
-                    .entries
-                    .into_iter()
-                    .filter(|e| match (scope, e) {
-                        (ValidateScope::Open, Listed::Draft(v)) => v.state == State::Pending,
-                        _ => true,
-                    })
-                    .collect()
-            }
+            // Never through `list`: what decides reads no cache.
+            ValidateScope::Open | ValidateScope::All => self
+                .load_all(&layout, Checking::Exact)?
+                .into_iter()
+                .filter(|e| match (scope, e) {
+                    (ValidateScope::Open, Listed::Draft(v)) => v.state == State::Pending,
+                    _ => true,
+                })
+                .collect(),
         };
         entries
             .into_iter()

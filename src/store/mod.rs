@@ -9,6 +9,7 @@ pub mod cache;
 pub mod notes;
 pub mod refs;
 pub mod tree;
+pub mod upkeep;
 pub mod worktree;
 
 use crate::error::{Code, Error, Result};

@@ -1,25 +1,27 @@
 //! Git notes, read and written as trees, the way git lays them out.
 //!
 //! libgit2 writes every note flat in one tree, so each new note rewrites a
-//! tree holding all of them. We write git's fan-out layout (`ab/cdef…`), which
-//! `git notes` reads natively, so adding a note rewrites two small trees, and
-//! we read any fan-out depth git itself may have written.
+//! tree holding all of them. We write git's two-level fan-out (`ab/cd/ef…`),
+//! which `git notes` reads natively and itself uses for large note trees, so
+//! adding a note rewrites three trees of at most 256 entries whatever the size
+//! of the log; and we read any fan-out depth git itself may have written
+//! (zen-draft 0.1 wrote one level, `ab/cdef…`).
 
 use super::Store;
 use crate::error::Result;
 use git2::{ObjectType, Oid, Tree};
 
 impl Store {
-    /// Where we write the note for `object`: one level of fan-out.
+    /// Where we write the note for `object`: two levels of fan-out.
     pub fn note_path(object: Oid) -> String {
         let hex = object.to_string();
-        format!("{}/{}", &hex[..2], &hex[2..])
+        format!("{}/{}/{}", &hex[..2], &hex[2..4], &hex[4..])
     }
 
     /// The note blob attached to `object`, whatever fan-out holds it.
     pub fn note_for(&self, notes_tree: &Tree<'_>, object: Oid) -> Result<Option<Oid>> {
         let hex = object.to_string();
-        let candidates = [Self::note_path(object), hex.clone(), format!("{}/{}/{}", &hex[..2], &hex[2..4], &hex[4..])];
+        let candidates = [Self::note_path(object), format!("{}/{}", &hex[..2], &hex[2..]), hex.clone()];
         for path in candidates {
             if let Some(blob) = self.blob_id_at(notes_tree, &path)? {
                 return Ok(Some(blob));

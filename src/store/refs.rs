@@ -44,13 +44,16 @@ impl From<git2::Error> for UpdateError {
 }
 
 impl Store {
-    /// Moves every ref in `updates` or none of them.
+    /// Moves every ref in `updates` or none of them; after a move, starts
+    /// git's own upkeep in the background (see [`Store::start_upkeep`]).
     pub fn update_refs(&self, updates: &[RefUpdate], message: &str) -> Result<(), UpdateError> {
         match updates {
-            [] => Ok(()),
-            [one] => self.update_one(one, message),
-            many => self.update_many(many, message),
+            [] => return Ok(()),
+            [one] => self.update_one(one, message)?,
+            many => self.update_many(many, message)?,
         }
+        self.start_upkeep();
+        Ok(())
     }
 
     fn update_one(&self, update: &RefUpdate, message: &str) -> Result<(), UpdateError> {

@@ -29,7 +29,7 @@ fn create_endpoint_prints_id_path_and_commit_as_json() {
 }
 
 #[test]
-fn create_endpoint_commits_exactly_one_new_file_under_a_day_folder() {
+fn create_endpoint_commits_exactly_one_new_file_in_folders_named_by_its_ids_time_digits() {
     let repo = TestRepo::new();
     let main_before = repo.rev_parse("main");
 
@@ -40,9 +40,10 @@ fn create_endpoint_commits_exactly_one_new_file_under_a_day_folder() {
 
     let path = created["path"].as_str().unwrap();
     assert_eq!(repo.files_on("drafts"), [path]);
-    let draft = repo.show_json(created["id"].as_str().unwrap());
-    let day = &draft["created_at"].as_str().unwrap()[..10];
-    assert!(path.starts_with(&format!("drafts/{}/", day.replace('-', "/"))), "{path} is in the day of {day}");
+    let id = created["id"].as_str().unwrap();
+    let hex = id.replace('-', "");
+    let folders = format!("drafts/{}/{}/{}/{}/", &hex[..4], &hex[4..6], &hex[6..8], &hex[8..10]);
+    assert_eq!(path, format!("{folders}{id}.yaml"), "the folders are the id's first ten digits");
     assert_eq!(repo.rev_parse("main"), main_before, "create never touches main");
 }
 

@@ -747,3 +747,37 @@ pub fn race(repo: &TestRepo, commands: Vec<(Who, Vec<String>)>) -> Vec<std::proc
         .collect();
     handles.into_iter().map(|h| h.join().expect("thread")).collect()
 }
+
+/// The fixture repo `fixtures/repos/day-folder-layout/`: made by zen-draft
+/// 0.1 (commit ccc7a66) on 2026-12-01 with its day-folder layout, as
+/// `fixtures/README.md` tells. Its drafts were created at 08:30 UTC that day
+/// with a lifetime of one day (`old-short`: 90 seconds).
+pub mod day_folder_fixture {
+    pub const APPLIED: &str = "01a230ba-760c-72e7-b37d-1aa89c2899fa";
+    pub const DISCARDED: &str = "01a230ba-767d-7436-8777-664dc0ca0fdd";
+    pub const PENDING: &str = "01a230ba-76ca-7626-b6c5-e69e6d262c43";
+    pub const EXPIRED: &str = "01a230ba-7714-7cb8-8613-6cfa05f58a59";
+    /// A time at which `PENDING` is still pending and `EXPIRED` has expired.
+    pub const CLOCK: &str = "2026-12-01T09:00:00Z";
+}
+
+impl TestRepo {
+    /// A copy of the day-folder fixture repo (every ref of the bundle, notes
+    /// included) with its keys in place of alice's and ops-bot's, checked out
+    /// on main.
+    pub fn day_folder_layout() -> TestRepo {
+        let repo = TestRepo::blank("repo", false);
+        repo.git(&["init", "-q", "-b", "main"]);
+        let bundle = fixture("repos/day-folder-layout/repo.bundle");
+        repo.git(&["fetch", "-q", "--update-head-ok", bundle.to_str().expect("utf-8 path"), "refs/*:refs/*"]);
+        repo.git(&["reset", "-q", "--hard", "main"]);
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(repo.keys_dir()).expect("keys dir");
+        for name in ["alice", "ops-bot"] {
+            let path = repo.keys_dir().join(name);
+            std::fs::copy(fixture(&format!("repos/day-folder-layout/{name}")), &path).expect("copy key");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("key mode");
+        }
+        repo
+    }
+}
