@@ -1,16 +1,21 @@
 #!/usr/bin/env bash
 # Whole-process benchmarks: zen-draft against git's own cost on the same data,
-# on repos with 10, 10,000 and 100,000 drafts built with git fast-import.
+# on repos built with git fast-import, in three shapes:
+#   spread  N drafts over 300 days (about 33 a day at 10,000)
+#   burst   N drafts within one hour (what agents do)
+#   clone   the burst repo as a CI job gets it: a fresh `git clone` plus the
+#           notes, nothing under .git/zen-draft/
 #
-#   bash benches/cli.sh                 # all sizes (about 10 minutes on 2 cores)
-#   SIZES="10 10000" bash benches/cli.sh
+#   bash benches/cli.sh                       # 10 and 10,000 drafts, plus the 100,000 burst
+#   SIZES="10 10000" BIG= bash benches/cli.sh # without the 100,000 burst
 #
 # Needs git, hyperfine and GNU time. Writes hyperfine JSON to target/bench/
-# and the table for docs/PERFORMANCE.md to target/bench/table.md.
+# and the tables for docs/PERFORMANCE.md to target/bench/table.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-sizes=${SIZES:-"10 1000 10000 100000"}
+sizes=${SIZES:-"10 10000"}
+big=${BIG-100000}
 out=$root/target/bench
 rm -rf "$out" && mkdir -p "$out"
 
@@ -22,14 +27,21 @@ export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 NO_COLOR=1
 export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
 unset ZEN_MCP_TOKEN ZEN_USER_ID ZEN_SIGNING_KEY ZEN_TENANT
 
-for n in $sizes; do
-  dir=$out/repo-$n
+# make SHAPE N: a repo of N pending drafts, packed the way `git gc` packs
+# (fast-import deltifies each blob against the one before it, newest last,
+# which no real repository looks like).
+make() {
+  local shape=$1 n=$2 span
+  case $shape in spread) span=$((300 * 86400)) ;; burst) span=3600 ;; esac
+  local dir=$out/$shape-$n
   mkdir -p "$dir"
-  "$gen" "$n" "$dir/keys" > "$dir/stream"
+  "$gen" "$n" "$dir/keys" "$span" > "$dir/stream"
   git init -q -b main "$dir/repo"
   git -C "$dir/repo" fast-import --quiet < "$dir/stream"
   rm "$dir/stream"
-done
+  git -C "$dir/repo" repack -a -d -f -q
+  git -C "$dir/repo" config zen.autoMaintenance false
+}
 
 # hyperfine NAME ARGS...: one measurement, exported as target/bench/NAME.json.
 measure() {
@@ -38,49 +50,88 @@ measure() {
   hyperfine --style none --export-json "$out/$name.json" "$@" > /dev/null
 }
 
-for n in $sizes; do
-  repo=$out/repo-$n/repo
-  key=$out/repo-$n/keys/bench-bot
-  agent=(env ZEN_MCP_TOKEN=t ZEN_AGENT_ID=bench-bot ZEN_SIGNING_KEY="$key")
-  middle=$("$draft" --repo "$repo" --json list | python3 -c 'import json,sys; d=json.load(sys.stdin)["drafts"]; print(d[len(d)//2]["id"])')
+middle_id() {
+  "$draft" --repo "$1" --json list | python3 -c 'import json,sys; d=json.load(sys.stdin)["drafts"]; print(d[len(d)//2]["id"])'
+}
 
-  # list: warm runs (the first run fills .git/zen-draft/), against git reading the same blobs.
-  measure "list-$n" --warmup 1 --runs $(( n > 10000 ? 5 : 10 )) \
+# list REPO NAME RUNS: warm and cold listing, and git reading the same blobs.
+list() {
+  local repo=$1 name=$2 runs=$3 branch=${4:-drafts}
+  measure "list-$name" --warmup 1 --runs "$runs" \
     -n draft "$draft --repo $repo list --json > /dev/null" \
-    -n git "git -C $repo ls-tree -r --object-only drafts | git -C $repo cat-file --batch > /dev/null"
-  rm -rf "$repo/.git/zen-draft"
-  measure "list-cold-$n" --runs $(( n > 10000 ? 2 : 5 )) --prepare "rm -rf $repo/.git/zen-draft" \
+    -n git "git -C $repo ls-tree -r --object-only $branch | git -C $repo cat-file --batch > /dev/null"
+  measure "list-cold-$name" --runs "$runs" --prepare "rm -rf $repo/.git/zen-draft" \
     -n draft "$draft --repo $repo list --json > /dev/null"
-  "$draft" --repo "$repo" list --json > /dev/null
-  /usr/bin/time -f '%M' -o "$out/list-memory-$n.txt" "$draft" --repo "$repo" list --json > /dev/null
+  rm -rf "$repo/.git/zen-draft"
+  /usr/bin/time -f '%M' -o "$out/list-memory-cold-$name.txt" "$draft" --repo "$repo" list --json > /dev/null
+}
 
-  measure "show-$n" --warmup 3 --runs 30 -N -n draft "$draft --repo $repo show $middle"
+# writes REPO NAME: show, create, discard, apply, and what one create writes.
+writes() {
+  local repo=$1 name=$2 n=$3 key=$4
+  local agent=(env ZEN_MCP_TOKEN=t ZEN_AGENT_ID=bench-bot ZEN_SIGNING_KEY="$key")
+  local middle
+  middle=$(middle_id "$repo")
+  measure "show-$name" --warmup 3 --runs 30 -N -n draft "$draft --repo $repo show $middle"
 
-  # Objects one create writes, counted by git (all loose: the repo is packed).
-  before=$(git -C "$repo" count-objects | cut -d' ' -f1)
+  # What one create writes, counted by git: loose objects and their bytes on disk.
+  local before after
+  before=$(git -C "$repo" count-objects -v | awk '/^count:/{c=$2} /^size:/{s=$2} END{print c, s}')
   "${agent[@]}" "$draft" --repo "$repo" create endpoint --name bench-count --provider stripe \
     --target-url https://hooks.example.com/count > /dev/null
-  after=$(git -C "$repo" count-objects | cut -d' ' -f1)
-  echo $((after - before)) > "$out/create-objects-$n.txt"
+  after=$(git -C "$repo" count-objects -v | awk '/^count:/{c=$2} /^size:/{s=$2} END{print c, s}')
+  python3 -c "import sys; b=list(map(int,'$before'.split())); a=list(map(int,'$after'.split())); print(a[0]-b[0], a[1]-b[1])" > "$out/create-writes-$name.txt"
 
-  # The plain-git script writes unsigned notes: give it a copy of the repo.
-  cp -r "$repo" "$out/repo-$n/plain"
-  measure "create-$n" --warmup 2 --runs 30 -N \
-    -n draft "${agent[*]} $draft --repo $repo create endpoint --name bench-new --provider stripe --target-url https://hooks.example.com/new" \
-    -n plain-git "bash $root/benches/plain_git_create.sh $out/repo-$n/plain $root/drafts.example/proposals/stripe-payments.yaml"
-  rm -rf "$out/repo-$n/plain"
+  measure "create-$name" --warmup 2 --runs 30 -N \
+    -n draft "${agent[*]} $draft --repo $repo create endpoint --name bench-new --provider stripe --target-url https://hooks.example.com/new"
 
   # discard and apply need a fresh pending draft each run: --prepare makes one.
-  prepare="${agent[*]} $draft --repo $repo --json create endpoint --name bench-apply-\$(date +%s%N) --provider stripe --target-url https://hooks.example.com/a | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])' > $out/next-id"
-  measure "discard-$n" --runs 20 --prepare "$prepare" \
+  local prepare="${agent[*]} $draft --repo $repo --json create endpoint --name bench-apply-\$(date +%s%N) --provider stripe --target-url https://hooks.example.com/a | python3 -c 'import json,sys; print(json.load(sys.stdin)[\"id\"])' > $out/next-id"
+  measure "discard-$name" --runs 20 --prepare "$prepare" \
     -n draft "${agent[*]} $draft --repo $repo discard \$(cat $out/next-id)"
-  measure "apply-$n" --runs 20 --prepare "$prepare" \
+  measure "apply-$name" --runs 20 --prepare "$prepare" \
     -n draft "env ZEN_USER_ID=alice ZEN_SIGNING_KEY=$key $draft --repo $repo apply \$(cat $out/next-id)"
+}
 
-  if [[ $n -le 10000 ]]; then
-    measure "verify-$n" --warmup 1 --runs 5 -N -n draft "$draft --repo $repo evidence verify"
-  fi
+# verify REPO NAME KEY: the whole log; then, after 100 more creates, the
+# whole log again and only what came after the first tree head (--since).
+verify() {
+  local repo=$1 name=$2 key=$3
+  measure "verify-$name" --warmup 1 --runs 5 -N -n draft "$draft --repo $repo evidence verify" \
+    -n git "git -C $repo ls-tree -r --object-only drafts | git -C $repo cat-file --batch > /dev/null"
+  local head
+  head=$("$draft" --repo "$repo" --json evidence verify | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"size\"]}:{d[\"root\"]}")')
+  for i in $(seq 100); do
+    env ZEN_MCP_TOKEN=t ZEN_AGENT_ID=bench-bot ZEN_SIGNING_KEY="$key" "$draft" --repo "$repo" create endpoint \
+      --name "later-$i" --provider stripe --target-url https://hooks.example.com/later > /dev/null
+  done
+  measure "verify-since-$name" --warmup 1 --runs 5 -N \
+    -n full "$draft --repo $repo evidence verify" -n since "$draft --repo $repo evidence verify --since $head"
+}
+
+for n in $sizes; do
+  for shape in spread burst; do
+    make "$shape" "$n"
+    repo=$out/$shape-$n/repo
+    list "$repo" "$shape-$n" 10
+    verify "$repo" "$shape-$n" "$out/$shape-$n/keys/bench-bot"
+  done
+  # The fresh clone of the burst repo, before it is written to.
+  clone=$out/clone-$n
+  git clone -q --no-local "$out/burst-$n/repo" "$clone"
+  git -C "$clone" fetch -q origin refs/notes/zen-evidence:refs/notes/zen-evidence
+  list "$clone" "clone-$n" 10 origin/drafts
+  for shape in spread burst; do
+    writes "$out/$shape-$n/repo" "$shape-$n" "$n" "$out/$shape-$n/keys/bench-bot"
+  done
 done
+
+if [[ -n $big ]]; then
+  make burst "$big"
+  repo=$out/burst-$big/repo
+  list "$repo" "burst-$big" 3
+  writes "$repo" "burst-$big" "$big" "$out/burst-$big/keys/bench-bot"
+fi
 
 python3 "$root/benches/report.py" "$out" > "$out/table.md"
 cat "$out/table.md"

@@ -24,44 +24,54 @@ def ratio(a, b):
     return "–" if a is None or b is None else f"{a / b:.2f}×"
 
 
-sizes = sorted({int(p.stem.split("-")[-1]) for p in out.glob("list-*.json") if p.stem.split("-")[-1].isdigit()})
-small = min(sizes)
+def memory(name):
+    path = out / f"list-memory-cold-{name}.txt"
+    return f"{int(path.read_text().split()[-1]) / 1024:.0f} MB" if path.exists() else "–"
+
+
+names = sorted({p.stem[len("list-cold-"):] for p in out.glob("list-cold-*.json")},
+               key=lambda n: (n.split("-")[0], int(n.split("-")[1])))
 
 print("### `draft list --json` against `git ls-tree -r | git cat-file --batch` on the same blobs\n")
-print("| drafts | draft (warm) | draft (cold) | git | warm ÷ git | peak memory |")
-print("|---:|---:|---:|---:|---:|---:|")
-for n in sizes:
-    warm, git, cold = median(f"list-{n}"), median(f"list-{n}", "git"), median(f"list-cold-{n}")
-    mem = out / f"list-memory-{n}.txt"
-    memory = f"{int(mem.read_text().split()[-1]) / 1024:.0f} MB" if mem.exists() else "–"
-    print(f"| {n:,} | {ms(warm)} | {ms(cold)} | {ms(git)} | {ratio(warm, git)} | {memory} |")
+print("| repo | drafts | draft warm | draft cold | git | warm ÷ git | cold ÷ git | peak memory (cold) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+for name in names:
+    shape, n = name.split("-")
+    warm, git, cold = median(f"list-{name}"), median(f"list-{name}", "git"), median(f"list-cold-{name}")
+    print(f"| {shape} | {int(n):,} | {ms(warm)} | {ms(cold)} | {ms(git)} | {ratio(warm, git)} | {ratio(cold, git)} | {memory(name)} |")
 
-print("\n### Cost per operation as the branch grows (median; ratio to the 10-draft repo)\n")
-header = " | ".join(f"{n:,} drafts" for n in sizes)
-ratios = [n for n in (10_000, 100_000) if n in sizes]
-ratio_header = " | ".join(f"{n:,} ÷ {small:,}" for n in ratios)
-print(f"| command | {header} | {ratio_header} |")
-print("|---|" + "---:|" * (len(sizes) + len(ratios)))
+print("\n### Cost per operation as the branch grows (median; ratio to the 10-draft repo of the same shape)\n")
+print("| command | repo | 10 drafts | 10,000 drafts | 100,000 drafts | 10,000 ÷ 10 | 100,000 ÷ 10 |")
+print("|---|---|---:|---:|---:|---:|---:|")
 for command in ["show", "create", "discard", "apply"]:
-    cells = dict((n, median(f"{command}-{n}")) for n in sizes)
-    row = " | ".join(ms(cells[n]) for n in sizes)
-    print(f"| `draft {command}` | {row} | " + " | ".join(ratio(cells[n], cells[small]) for n in ratios) + " |")
-objects = [(n, out / f"create-objects-{n}.txt") for n in sizes]
-if all(path.exists() for _, path in objects):
-    row = " | ".join(path.read_text().strip() for _, path in objects)
-    print(f"| objects one `draft create` writes | {row} |" + " |" * len(ratios))
+    for shape in ["spread", "burst"]:
+        cells = {n: median(f"{command}-{shape}-{n}") for n in (10, 10_000, 100_000)}
+        if all(v is None for v in cells.values()):
+            continue
+        row = " | ".join(ms(cells[n]) for n in (10, 10_000, 100_000))
+        print(f"| `draft {command}` | {shape} | {row} | {ratio(cells[10_000], cells[10])} | {ratio(cells[100_000], cells[10])} |")
 
-print("\n### `draft create` against the plain-git script (hash-object, ls-tree + mktree per level, commit-tree, update-ref, notes add)\n")
-print("| drafts | draft create | plain git | draft ÷ git |")
-print("|---:|---:|---:|---:|")
-for n in sizes:
-    a, b = median(f"create-{n}"), median(f"create-{n}", "plain-git")
-    print(f"| {n:,} | {ms(a)} | {ms(b)} | {ratio(a, b)} |")
+print("\n### What one `draft create` writes (loose objects and their size on disk, from `git count-objects -v`)\n")
+print("| repo | 10 drafts | 10,000 drafts | 100,000 drafts |")
+print("|---|---:|---:|---:|")
+for shape in ["spread", "burst"]:
+    cells = []
+    for n in (10, 10_000, 100_000):
+        path = out / f"create-writes-{shape}-{n}.txt"
+        if path.exists():
+            objects, kib = path.read_text().split()
+            cells.append(f"{objects} objects, {kib} KiB")
+        else:
+            cells.append("–")
+    print(f"| {shape} | " + " | ".join(cells) + " |")
 
-verify = [(n, median(f"verify-{n}")) for n in sizes if median(f"verify-{n}") is not None]
-if verify:
-    print("\n### `draft evidence verify` (every signature, position and link)\n")
-    print("| records | time | per record |")
-    print("|---:|---:|---:|")
-    for n, t in verify:
-        print(f"| {n:,} | {ms(t)} | {t * 1000 / max(n, 1):.0f} µs |")
+print("\n### `draft evidence verify` (every signature, position and link) against git reading the drafts' blobs\n")
+print("| repo | records | verify | git | verify ÷ git | after 100 more: full | `--since` the earlier head |")
+print("|---|---:|---:|---:|---:|---:|---:|")
+for name in names:
+    if median(f"verify-{name}") is None:
+        continue
+    shape, n = name.split("-")
+    v, g = median(f"verify-{name}"), median(f"verify-{name}", "git")
+    full, since = median(f"verify-since-{name}", "full"), median(f"verify-since-{name}", "since")
+    print(f"| {shape} | {int(n):,} | {ms(v)} | {ms(g)} | {ratio(v, g)} | {ms(full)} | {ms(since)} |")

@@ -25,6 +25,10 @@ enum EvidenceCommand {
         /// Also check that the first SIZE records still hash to the root HEX (from an earlier verify).
         #[arg(long, value_name = "SIZE:HEX", value_parser = parse_root)]
         root: Option<(u64, merkle::Hash)>,
+        /// Start from a tree head verified before (SIZE:HEX): check the RFC 6962 consistency
+        /// proof from it, then the signatures of the records after it only.
+        #[arg(long, value_name = "SIZE:HEX", value_parser = parse_root)]
+        since: Option<(u64, merkle::Hash)>,
     },
     /// RFC 6962 inclusion proofs for one draft's records.
     Prove {
@@ -51,8 +55,8 @@ fn parse_root(text: &str) -> Result<(u64, merkle::Hash), String> {
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     match &args.command {
         EvidenceCommand::List => list(ctx),
-        EvidenceCommand::Verify { root } => {
-            let verified = ctx.service()?.evidence_verify(*root)?;
+        EvidenceCommand::Verify { root, since } => {
+            let verified = ctx.service()?.evidence_verify(*root, *since)?;
             ctx.print(&VerifyReport { ok: true, size: verified.size, root: merkle::to_hex(&verified.root) })?;
             Ok(0)
         }

@@ -70,8 +70,8 @@ fn stream_json(service: &crate::service::Service, filter: &ListFilter) -> Result
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut started = false;
-    let result = service.list_each(filter, |entry, short_len| {
-        let json = serde_json::to_vec(&entry.to_json(short_len)).expect("plain data");
+    // Each draft's JSON is written on the worker threads that read it.
+    let result = service.list_map(filter, &|entry, short_len| entry.to_json_bytes(short_len), &mut |json| {
         let separator: &[u8] = if started { b",\n" } else { b"{\"drafts\": [\n" };
         started = true;
         write_all(&mut out, separator)?;

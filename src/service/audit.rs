@@ -17,16 +17,39 @@ pub struct VerifiedLog {
 impl Service {
     /// Loads and checks the whole log; problems are reported, not raised.
     pub fn evidence_log(&self) -> Result<LogReport> {
+        self.evidence_log_after(0)
+    }
+
+    fn evidence_log_after(&self, trusted_below: u64) -> Result<LogReport> {
         let layout = self.layout()?;
         let drafts = self.load_all(&layout, super::read::Checking::Skip)?;
-        self.load_evidence(&layout, &drafts)
+        self.load_evidence(&layout, &drafts, trusted_below)
     }
 
     /// Checks every record; with `root`, also that the first `size` records
-    /// still hash to it (the log was only appended to).
-    pub fn evidence_verify(&self, root: Option<(u64, Hash)>) -> Result<VerifiedLog> {
-        let report = self.evidence_log()?;
+    /// still hash to it (the log was only appended to). With `since` (a tree
+    /// head verified before), the RFC 6962 consistency proof from it to the
+    /// log now must hold, and then only the signatures of the records after
+    /// it are checked: the proof shows the earlier records are exactly the
+    /// ones verified then. Every other rule still covers the whole log.
+    pub fn evidence_verify(&self, root: Option<(u64, Hash)>, since: Option<(u64, Hash)>) -> Result<VerifiedLog> {
+        let report = self.evidence_log_after(since.map_or(0, |(size, _)| size))?;
         let mut problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
+        if let Some((size, old_root)) = since {
+            let consistent = (size == 0 && old_root == merkle::empty_root())
+                || size <= report.size
+                    && merkle::consistency_proof(&report.leaves, size as usize).is_some_and(|proof| {
+                        merkle::verify_consistency(size, report.size, &old_root, &report.root, &proof)
+                    });
+            if !consistent {
+                problems.push(format!(
+                    "the log of {} records is not an extension of the {size}-record tree head {}: \
+                     records at or before it were changed or removed",
+                    report.size,
+                    merkle::to_hex(&old_root)
+                ));
+            }
+        }
         if let Some((size, expected)) = root {
             if size > report.size {
                 problems

@@ -13,7 +13,7 @@ use crate::evidence::record::SignedRecord;
 use crate::evidence::signing::{self, Signer};
 use crate::evidence::verify::{CommitFacts, DraftFacts, Entry, LogReport, verify_log};
 use crate::evidence::{NOTES_REF, index_path};
-use crate::store::{BlobRead, RefUpdate};
+use crate::store::{BlobRead, RefUpdate, Store};
 use chrono::{DateTime, Utc};
 use git2::Oid;
 use std::collections::{HashMap, HashSet};
@@ -135,27 +135,54 @@ impl Service {
     }
 
     /// Loads every note and checks the whole log against the drafts branch.
-    pub(crate) fn load_evidence(&self, layout: &Layout, drafts: &[Listed]) -> Result<LogReport> {
+    /// Signatures of records before position `trusted_below` are not checked
+    /// (the caller proves those records unchanged another way).
+    pub(crate) fn load_evidence(&self, layout: &Layout, drafts: &[Listed], trusted_below: u64) -> Result<LogReport> {
         let allowed = self.allowed_signers(layout)?;
         let drafts_history = match self.store.branch_tip(&layout.config.drafts_branch)? {
             Some(tip) => self.history(tip.commit)?,
             None => HashSet::new(),
         };
         let main_history = self.history(layout.main.commit)?;
-        let mut entries = Vec::new();
-        if let Some(tip) = self.store.ref_target(NOTES_REF)? {
-            let tree = self.store.commit_tree(tip)?;
-            for (object, blob) in self.store.all_notes(&tree)? {
-                let note = match self.store.read_blob(blob, MAX_NOTE_BYTES)? {
+        let notes = match self.store.ref_target(NOTES_REF)? {
+            Some(tip) => self.store.all_notes(&self.store.commit_tree(tip)?)?,
+            None => Vec::new(),
+        };
+        // Reading, parsing and (above all) checking signatures is independent
+        // for each note: done on every core, in order.
+        let now = self.now().timestamp();
+        let git_dir = self.store.git_dir();
+        let open = || Store::open(Some(&git_dir));
+        // Each note's entry, and its signature's verdict when it was checked.
+        type Checked = (Entry, Option<Result<(), String>>);
+        let work = |store: &Store, chunk: &[(Oid, Oid)]| -> Result<Vec<Checked>> {
+            let mut out = Vec::with_capacity(chunk.len());
+            for &(object, blob) in chunk {
+                let note = match store.read_blob(blob, MAX_NOTE_BYTES)? {
                     BlobRead::Bytes(bytes) => String::from_utf8(bytes)
                         .map_err(|_| "the note is not UTF-8".to_string())
                         .and_then(|text| SignedRecord::parse_note(&text).map_err(|e| e.0)),
                     BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes, too large to be a record")),
                 };
-                let commit = self.commit_facts(object, &drafts_history, &main_history);
-                entries.push(Entry { object: object.to_string(), note, commit });
+                let verdict = note
+                    .as_ref()
+                    .ok()
+                    .filter(|signed| signed.record.position() >= trusted_below)
+                    .map(|signed| check_signature(signed, &allowed, now));
+                let commit = commit_facts(store, object, &drafts_history, &main_history);
+                out.push((Entry { object: object.to_string(), note, commit }, verdict));
             }
-        }
+            Ok(out)
+        };
+        let mut entries = Vec::with_capacity(notes.len());
+        let mut verdicts: HashMap<String, Result<(), String>> = HashMap::new();
+        super::read::ordered_chunks(&notes, &self.store, &open, &work, &mut |(entry, verdict)| {
+            if let (Some(verdict), Ok(signed)) = (verdict, &entry.note) {
+                verdicts.insert(signed.signature.clone(), verdict);
+            }
+            entries.push(entry);
+            Ok(())
+        })?;
         let facts: Vec<DraftFacts> = drafts
             .iter()
             .filter_map(|entry| match entry {
@@ -163,13 +190,9 @@ impl Service {
                 Listed::Invalid { .. } => None,
             })
             .collect();
-        // Signatures dominate the cost and are independent: check them on every
-        // core first, then let the log's rules look the verdicts up.
-        let now = self.now().timestamp();
-        let signed: Vec<&SignedRecord> = entries.iter().filter_map(|e| e.note.as_ref().ok()).collect();
-        let verdicts = verify_signatures(&signed, &allowed, now);
         let check = |signed: &SignedRecord| match verdicts.get(&signed.signature) {
             Some(verdict) => verdict.clone(),
+            None if signed.record.position() < trusted_below => Ok(()),
             None => check_signature(signed, &allowed, now),
         };
         Ok(verify_log(entries, &facts, &check))
@@ -197,27 +220,29 @@ impl Service {
         walk.push(tip)?;
         Ok(walk.collect::<Result<HashSet<Oid>, git2::Error>>()?)
     }
+}
 
-    fn commit_facts(&self, object: Oid, drafts: &HashSet<Oid>, main: &HashSet<Oid>) -> CommitFacts {
-        let Ok(commit) = self.store.repo().find_commit(object) else { return CommitFacts::default() };
-        let message = commit.message().unwrap_or_default();
-        let trailer = |key: &str| message.lines().rev().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()));
-        let event = [
-            ("Created-By:", "draft_created"),
-            ("Discarded-By:", "draft_discarded"),
-            ("Applied-By:", "draft_applied"),
-            ("Removed-By:", "draft_expired"),
-        ]
-        .into_iter()
-        .find(|(key, _)| trailer(key).is_some())
-        .map(|(_, event)| event);
-        let reachable = match event {
-            Some("draft_applied") => main.contains(&object),
-            Some(_) => drafts.contains(&object),
-            None => false,
-        };
-        CommitFacts { draft_id: trailer("Draft-Id:"), event, reachable }
-    }
+/// What an annotated commit says about itself: its trailers, and whether it
+/// is in the history of the branch its event belongs on.
+fn commit_facts(store: &Store, object: Oid, drafts: &HashSet<Oid>, main: &HashSet<Oid>) -> CommitFacts {
+    let Ok(commit) = store.repo().find_commit(object) else { return CommitFacts::default() };
+    let message = commit.message().unwrap_or_default();
+    let trailer = |key: &str| message.lines().rev().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()));
+    let event = [
+        ("Created-By:", "draft_created"),
+        ("Discarded-By:", "draft_discarded"),
+        ("Applied-By:", "draft_applied"),
+        ("Removed-By:", "draft_expired"),
+    ]
+    .into_iter()
+    .find(|(key, _)| trailer(key).is_some())
+    .map(|(_, event)| event);
+    let reachable = match event {
+        Some("draft_applied") => main.contains(&object),
+        Some(_) => drafts.contains(&object),
+        None => false,
+    };
+    CommitFacts { draft_id: trailer("Draft-Id:"), event, reachable }
 }
 
 /// Verifies a record's signature for its signer and namespace, against the
@@ -235,26 +260,4 @@ pub(crate) fn check_signature(signed: &SignedRecord, allowed: &AllowedSigners, n
     )
     .map(|_| ())
     .map_err(|e| e.to_string())
-}
-
-/// Checks many signatures across the machine's cores; verdicts by signature
-/// text (a note's signature is unique to its record).
-fn verify_signatures(
-    signed: &[&SignedRecord],
-    allowed: &AllowedSigners,
-    now: i64,
-) -> HashMap<String, Result<(), String>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    let chunk = signed.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = signed
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter().map(|s| (s.signature.clone(), check_signature(s, allowed, now))).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("signature checks do not panic")).collect()
-    })
 }

@@ -99,3 +99,43 @@ impl Store {
         }
     }
 }
+
+/// Finds folders of one tree along paths that come in tree order, keeping
+/// the trees of the last path: a walk over every draft's index folder then
+/// reads each tree once instead of once per draft (libgit2 keeps no trees
+/// in its cache; see `configure_libgit2`).
+pub struct FolderCursor<'r> {
+    store: &'r Store,
+    root: Tree<'r>,
+    /// The folders of the last path looked up, from the root down.
+    stack: Vec<(String, Option<Tree<'r>>)>,
+}
+
+impl<'r> FolderCursor<'r> {
+    pub fn new(store: &'r Store, root: Tree<'r>) -> FolderCursor<'r> {
+        FolderCursor { store, root, stack: Vec::new() }
+    }
+
+    /// The folder at `path` (`a/b/c`), if it is there.
+    pub fn folder(&mut self, path: &str) -> Result<Option<Tree<'r>>> {
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        let keep = self.stack.iter().zip(&parts).take_while(|((name, _), part)| name == *part).count();
+        self.stack.truncate(keep);
+        while self.stack.len() < parts.len() {
+            let depth = self.stack.len();
+            let parent = match depth {
+                0 => Some(self.root.clone()),
+                _ => self.stack[depth - 1].1.clone(),
+            };
+            let child = match parent.as_ref().and_then(|tree| tree.get_name(parts[depth])) {
+                Some(entry) if entry.kind() == Some(ObjectType::Tree) => Some(self.store.repo().find_tree(entry.id())?),
+                _ => None,
+            };
+            self.stack.push((parts[depth].to_string(), child));
+        }
+        Ok(match self.stack.last() {
+            Some((_, tree)) => tree.clone(),
+            None => Some(self.root.clone()),
+        })
+    }
+}

@@ -328,3 +328,39 @@ fn git_reads_the_notes_we_write() {
     let note = repo.git(&["log", "-1", "--notes=zen-evidence", "--format=%N", commit.trim()]);
     assert!(note.contains(created["id"].as_str().unwrap()), "{note}");
 }
+
+#[test]
+fn verify_since_an_earlier_tree_head_proves_the_log_extends_it() {
+    let repo = TestRepo::new();
+    repo.create_endpoint("one");
+    repo.create_endpoint("two");
+    let fork_drafts = repo.rev_parse("drafts");
+    let fork_notes = repo.rev_parse("refs/notes/zen-evidence");
+    repo.create_endpoint("three");
+    let head = repo.json(Who::Nobody, &["evidence", "verify"]);
+    let pinned = format!("{}:{}", head["size"], head["root"].as_str().unwrap());
+    repo.create_endpoint("four");
+    repo.create_endpoint("five");
+
+    let since = repo.json(Who::Nobody, &["evidence", "verify", "--since", &pinned]);
+    assert_eq!(since, repo.json(Who::Nobody, &["evidence", "verify"]), "the same answer as a full verify");
+    assert_eq!(since["size"], 5);
+    repo.json(
+        Who::Nobody,
+        &["evidence", "verify", "--since", "0:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"],
+    );
+
+    // Rewrite history from position 2 on: a log that verifies on its own,
+    // but is not the one whose head was pinned.
+    repo.git(&["update-ref", "refs/heads/drafts", &fork_drafts]);
+    repo.git(&["update-ref", "refs/notes/zen-evidence", &fork_notes]);
+    for name in ["other-three", "other-four", "other-five"] {
+        repo.create_endpoint(name);
+    }
+    repo.json(Who::Nobody, &["evidence", "verify"]);
+    let message =
+        repo.run(Who::Nobody, &["evidence", "verify", "--since", &pinned]).refused("EVIDENCE_INVALID").message;
+    assert!(message.contains("not an extension"), "{message}");
+    let beyond = format!("9:{}", head["root"].as_str().unwrap());
+    repo.run(Who::Nobody, &["evidence", "verify", "--since", &beyond]).refused("EVIDENCE_INVALID");
+}

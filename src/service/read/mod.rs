@@ -7,6 +7,7 @@
 mod parallel;
 mod reader;
 
+pub(crate) use parallel::ordered_chunks;
 pub(crate) use reader::{DraftReader, FoundRecords, MAX_NOTE_BYTES, draft_facts};
 
 use super::evidence::check_signature;
@@ -512,14 +513,59 @@ impl DraftView {
     /// the file, with `status` as people see it (`expired` is derived), plus
     /// what we derived.
     pub fn to_json(&self, short_len: usize) -> serde_json::Value {
-        let mut value = serde_json::to_value(&self.draft).expect("a draft is plain data");
-        let object = value.as_object_mut().expect("a draft is a mapping");
-        object.insert("status".into(), self.state.as_str().into());
-        object.insert("short_id".into(), self.id.short(short_len).into());
-        object.insert("path".into(), self.path.clone().into());
-        object.insert("change".into(), serde_json::to_value(self.change).expect("plain data"));
-        object.insert("evidence".into(), serde_json::to_value(self.evidence).expect("plain data"));
-        value
+        serde_json::to_value(DraftJson { view: self, short_len }).expect("a draft is plain data")
+    }
+}
+
+/// [`DraftView::to_json`] as a `Serialize` type, so a listing writes each
+/// draft's JSON straight from the draft instead of building a value first.
+/// The draft's fields come in the file's order, as `Draft` serializes them.
+struct DraftJson<'a> {
+    view: &'a DraftView,
+    short_len: usize,
+}
+
+impl Serialize for DraftJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let (view, d) = (self.view, &self.view.draft);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("version", &d.version)?;
+        map.serialize_entry("id", &d.id)?;
+        map.serialize_entry("type", &d.draft_type)?;
+        map.serialize_entry("status", view.state.as_str())?;
+        map.serialize_entry("tenant", &d.tenant)?;
+        map.serialize_entry("created_by", &d.created_by)?;
+        map.serialize_entry("created_at", &d.created_at)?;
+        map.serialize_entry("expires_at", &d.expires_at)?;
+        map.serialize_entry("proposed_spec", &d.proposed_spec)?;
+        map.serialize_entry("base", &d.base)?;
+        if let Some(v) = &d.applied_by {
+            map.serialize_entry("applied_by", v)?;
+        }
+        if let Some(v) = &d.applied_at {
+            map.serialize_entry("applied_at", v)?;
+        }
+        if let Some(v) = &d.applied_commit {
+            map.serialize_entry("applied_commit", v)?;
+        }
+        if let Some(v) = &d.resource_created {
+            map.serialize_entry("resource_created", v)?;
+        }
+        if let Some(v) = &d.discarded_by {
+            map.serialize_entry("discarded_by", v)?;
+        }
+        if let Some(v) = &d.discarded_at {
+            map.serialize_entry("discarded_at", v)?;
+        }
+        if let Some(v) = &d.reason {
+            map.serialize_entry("reason", v)?;
+        }
+        map.serialize_entry("short_id", &view.id.short(self.short_len))?;
+        map.serialize_entry("path", &view.path)?;
+        map.serialize_entry("change", &view.change)?;
+        map.serialize_entry("evidence", &view.evidence)?;
+        map.end()
     }
 }
 
@@ -529,6 +575,14 @@ fn id_of_path(path: &str) -> Option<DraftId> {
 }
 
 impl Listed {
+    /// [`Listed::to_json`] written straight to bytes.
+    pub fn to_json_bytes(&self, short_len: usize) -> Vec<u8> {
+        match self {
+            Listed::Draft(view) => serde_json::to_vec(&DraftJson { view, short_len }).expect("plain data"),
+            Listed::Invalid { .. } => serde_json::to_vec(&self.to_json(short_len)).expect("plain data"),
+        }
+    }
+
     /// The JSON shape of one listing entry (SPEC §3): a draft, or an
     /// unreadable file with its error.
     pub fn to_json(&self, short_len: usize) -> serde_json::Value {
@@ -573,5 +627,45 @@ impl Shown {
             object.insert("diff".into(), self.diff.clone().into());
         }
         value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON a listing writes is the draft's own serialization, with the
+    /// status people see and the derived fields after it.
+    #[test]
+    fn a_drafts_json_is_its_fields_in_file_order_then_what_was_derived() {
+        let text = "version: 1\nid: 01a230b4-8ddb-7911-8a5a-967fd7d7c629\ntype: endpoint\nstatus: applied\ntenant: acme\n\
+            created_by: agent:ops-bot\ncreated_at: \"2026-12-01T08:24:28Z\"\nexpires_at: \"2026-12-08T08:24:28Z\"\n\
+            proposed_spec:\n  name: x\n  provider: stripe\n  target_url: https://h.example.com/x\nbase: null\n\
+            applied_by: user:dana\napplied_at: \"2026-12-02T08:24:28Z\"\napplied_commit: 3927641d9f9b\n\
+            resource_created: true\nreason: why not\n";
+        let draft: Draft = crate::yaml::parse(text.as_bytes()).unwrap();
+        let id = DraftId::parse(&draft.id).unwrap();
+        let view = DraftView {
+            path: id.path(),
+            blob: Oid::ZERO_SHA1,
+            id,
+            state: State::Applied,
+            change: Some(Change::None),
+            draft: draft.clone(),
+            evidence: EvidenceState::Verified,
+        };
+        let mut expected = serde_json::to_value(&draft).unwrap();
+        let object = expected.as_object_mut().unwrap();
+        object.insert("status".into(), "applied".into());
+        object.insert("short_id".into(), id.short(8).into());
+        object.insert("path".into(), id.path().into());
+        object.insert("change".into(), "none".into());
+        object.insert("evidence".into(), "verified".into());
+        let listed = Listed::Draft(Box::new(view));
+        assert_eq!(
+            String::from_utf8(listed.to_json_bytes(8)).unwrap(),
+            serde_json::to_string(&expected).unwrap(),
+            "same keys, same order, same values"
+        );
     }
 }

@@ -14,6 +14,7 @@ use crate::error::{Code, Error, Result};
 use crate::evidence::index_folder;
 use crate::evidence::record::{Record, SignedRecord};
 use crate::evidence::verify::{DraftFacts, draft_problems};
+use crate::store::tree::FolderCursor;
 use crate::store::{BlobRead, Store};
 use crate::yaml;
 use chrono::{DateTime, Utc};
@@ -31,10 +32,8 @@ pub(crate) struct DraftReader<'s> {
     store: &'s Store,
     /// Main's `endpoints/`, where drafts' resources live.
     resources: Option<Tree<'s>>,
-    notes: Option<Tree<'s>>,
-    /// The index folder last looked in (a listing walks drafts in tree
-    /// order, so neighbours share it), by path.
-    folder: RefCell<Option<(String, Option<Tree<'s>>)>>,
+    /// The notes tree, walked along the index folders in tree order.
+    notes: Option<RefCell<FolderCursor<'s>>>,
     now: DateTime<Utc>,
 }
 
@@ -48,7 +47,8 @@ impl<'s> DraftReader<'s> {
         let main_tree = store.commit_tree(main_commit)?;
         let resources = store.subtree(&main_tree, RESOURCE_DIR)?;
         let notes = notes_tip.map(|tip| store.commit_tree(tip)).transpose()?;
-        Ok(DraftReader { store, resources, notes, folder: RefCell::new(None), now })
+        let notes = notes.map(|tree| RefCell::new(FolderCursor::new(store, tree)));
+        Ok(DraftReader { store, resources, notes, now })
     }
 
     /// Reads and checks one draft file; its evidence is left `Missing` for
@@ -106,13 +106,9 @@ impl<'s> DraftReader<'s> {
     /// The tree id of the index folder of the draft at `draft_path`: it
     /// names exactly the set of that draft's records.
     pub(crate) fn folder_id(&self, draft_path: &str) -> Result<Option<Oid>> {
-        let Some(tree) = &self.notes else { return Ok(None) };
+        let Some(notes) = &self.notes else { return Ok(None) };
         let (parent, name) = index_folder(draft_path).rsplit_once('/').unwrap_or(("", draft_path));
-        let mut folder = self.folder.borrow_mut();
-        if folder.as_ref().is_none_or(|(path, _)| path != parent) {
-            *folder = Some((parent.to_string(), self.store.subtree(tree, parent)?));
-        }
-        let Some((_, Some(parent_tree))) = folder.as_ref() else { return Ok(None) };
+        let Some(parent_tree) = notes.borrow_mut().folder(parent)? else { return Ok(None) };
         match parent_tree.get_name(name) {
             Some(entry) if entry.kind() == Some(ObjectType::Tree) => Ok(Some(entry.id())),
             _ => Ok(None),
