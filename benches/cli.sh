@@ -97,7 +97,7 @@ writes() {
 # whole log again and only what came after the first tree head (--since).
 verify() {
   local repo=$1 name=$2 key=$3
-  measure "verify-$name" --warmup 1 --runs 5 -N -n draft "$draft --repo $repo evidence verify" \
+  measure "verify-$name" --warmup 1 --runs 5 -n draft "$draft --repo $repo evidence verify" \
     -n git "git -C $repo ls-tree -r --object-only drafts | git -C $repo cat-file --batch > /dev/null"
   local head
   head=$("$draft" --repo "$repo" --json evidence verify | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"size\"]}:{d[\"root\"]}")')

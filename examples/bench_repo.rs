@@ -103,7 +103,7 @@ fn main() -> std::io::Result<()> {
             signer: "bench-bot".into(),
         };
         let signature = signer.sign(record.namespace(), record.signed_message().as_bytes()).unwrap();
-        notes.push((mark, id, SignedRecord { record, signature }.to_note()));
+        notes.push((mark, id, SignedRecord::new(record, signature).to_note()));
     }
 
     // The notes: every record on its commit, in git's fan-out, plus our index.

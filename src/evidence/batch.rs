@@ -81,6 +81,9 @@ fn plain_ed25519(
     torsion_free: &mut HashMap<[u8; 32], bool>,
 ) -> Option<(ed25519_dalek::VerifyingKey, ed25519_dalek::Signature)> {
     let KeyData::Ed25519(public) = key.key_data() else { return None };
+    if signature.signature().algorithm() != ssh_key::Algorithm::Ed25519 {
+        return None;
+    }
     let bytes = public.0;
     let clean = *torsion_free
         .entry(bytes)

@@ -151,6 +151,9 @@ impl Record {
 pub struct SignedRecord {
     pub record: Record,
     pub signature: String,
+    /// The record's canonical line (without its newline), made once: the
+    /// Merkle leaf, the signed bytes and the digest all come from it.
+    line: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,8 +166,28 @@ impl fmt::Display for NoteError {
 }
 
 impl SignedRecord {
+    pub fn new(record: Record, signature: String) -> SignedRecord {
+        let line = record.canonical();
+        SignedRecord { record, signature, line }
+    }
+
+    /// [`Record::canonical`], without making it again.
+    pub fn canonical(&self) -> &str {
+        &self.line
+    }
+
+    /// [`Record::digest`], without making the line again.
+    pub fn digest(&self) -> String {
+        sha256_digest(self.line.as_bytes())
+    }
+
+    /// [`Record::signed_message`], without making the line again.
+    pub fn signed_message(&self) -> String {
+        format!("{}\n", self.line)
+    }
+
     pub fn to_note(&self) -> String {
-        let mut note = self.record.signed_message();
+        let mut note = self.signed_message();
         note.push_str(&self.signature);
         if !note.ends_with('\n') {
             note.push('\n');
@@ -182,7 +205,7 @@ impl SignedRecord {
         if !signature.trim_start().starts_with("-----BEGIN SSH SIGNATURE-----") {
             return Err(NoteError("the note's second part is not an SSH signature".into()));
         }
-        Ok(SignedRecord { record, signature: signature.to_string() })
+        Ok(SignedRecord { record, signature: signature.to_string(), line: line.to_string() })
     }
 }
 
@@ -214,10 +237,8 @@ mod tests {
 
     #[test]
     fn notes_round_trip_and_reject_non_canonical_lines() {
-        let signed = SignedRecord {
-            record: created(),
-            signature: "-----BEGIN SSH SIGNATURE-----\nAA\n-----END SSH SIGNATURE-----\n".into(),
-        };
+        let signed =
+            SignedRecord::new(created(), "-----BEGIN SSH SIGNATURE-----\nAA\n-----END SSH SIGNATURE-----\n".into());
         assert_eq!(SignedRecord::parse_note(&signed.to_note()).unwrap(), signed);
         let spaced = signed.to_note().replacen("{\"created_at\"", "{ \"created_at\"", 1);
         assert!(SignedRecord::parse_note(&spaced).is_err());

@@ -174,7 +174,7 @@ pub fn verify(
         return Err(VerifyError::UnsupportedAlgorithm { algorithm: signature.public_key().algorithm().to_string() });
     }
     let key = PublicKey::new(signature.public_key().clone(), "");
-    key.verify(namespace, message, &signature).map_err(|_| VerifyError::BadSignature)?;
+    verify_arithmetic(&key, namespace, message, &signature).map_err(|_| VerifyError::BadSignature)?;
     if !allowed.allows(principal, namespace, &key, at) {
         return Err(VerifyError::NotAllowed {
             principal: principal.to_owned(),
@@ -184,6 +184,32 @@ pub fn verify(
         });
     }
     Ok(key)
+}
+
+/// The signature's arithmetic: ssh-key's check, except that a plain Ed25519
+/// key is decompressed once per thread rather than once per signature (the
+/// same ed25519-dalek verification ssh-key makes, on the same signed data).
+fn verify_arithmetic(key: &PublicKey, namespace: &str, message: &[u8], signature: &SshSig) -> Result<(), ()> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static KEYS: RefCell<HashMap<[u8; 32], Option<ed25519_dalek::VerifyingKey>>> = RefCell::new(HashMap::new());
+    }
+    let KeyData::Ed25519(public) = key.key_data() else {
+        return key.verify(namespace, message, signature).map_err(|_| ());
+    };
+    let verifying_key = KEYS.with(|keys| {
+        *keys.borrow_mut().entry(public.0).or_insert_with(|| ed25519_dalek::VerifyingKey::from_bytes(&public.0).ok())
+    });
+    let verifying_key = verifying_key.ok_or(())?;
+    // ssh-key refuses a signature blob of another algorithm than the key's.
+    if signature.signature().algorithm() != ssh_key::Algorithm::Ed25519 {
+        return Err(());
+    }
+    let signed_data = SshSig::signed_data(namespace, signature.hash_alg(), message).map_err(|_| ())?;
+    let ed_signature = ed25519_dalek::Signature::from_slice(signature.signature_bytes()).map_err(|_| ())?;
+    use ed25519_dalek::Verifier;
+    verifying_key.verify(&signed_data, &ed_signature).map_err(|_| ())
 }
 
 /// Key types whose signatures [`verify`] checks with the enabled features.

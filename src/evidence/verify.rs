@@ -173,7 +173,7 @@ pub fn verify_log(
         match record.previous_digest() {
             None => {
                 if let std::collections::hash_map::Entry::Vacant(slot) = created.entry(id.clone()) {
-                    slot.insert((*position, record.digest()));
+                    slot.insert((*position, signed.digest()));
                 } else {
                     problems.push(problem(Some(*position), entry, Some(&id), format!("draft {id} is created twice")));
                 }
@@ -225,7 +225,7 @@ pub fn verify_log(
     let mut leaves = Vec::with_capacity(by_position.len());
     let mut records = Vec::with_capacity(by_position.len());
     for (entry, signed) in by_position.into_values() {
-        let leaf = merkle::leaf_hash(signed.record.canonical().as_bytes());
+        let leaf = merkle::leaf_hash(signed.canonical().as_bytes());
         log.push(leaf);
         leaves.push(leaf);
         records.push((entry.object, signed));
@@ -276,7 +276,7 @@ pub fn draft_problems(
             problems.push(format!("draft {id}'s {what} differs from its signed draft_created record"));
         }
     }
-    let created_digest = created.record.digest();
+    let created_digest = created.digest();
     for signed in records {
         let record = &signed.record;
         if let Err(why) = check_signature(signed) {

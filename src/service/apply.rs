@@ -93,7 +93,7 @@ impl Service {
             let drafts_commit =
                 self.store.write_commit(drafts_tree, &[drafts_tip.commit], &drafts_message, &actor.to_string(), now)?;
 
-            let created = self.created_record(&layout, &view.path, &view.id)?;
+            let created = self.created_record(&view.path, &view.id)?;
             let record = |position| {
                 let record = Record::DraftApplied {
                     draft_id: full_id.clone(),

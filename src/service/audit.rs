@@ -107,7 +107,7 @@ impl Service {
                     draft_id: draft_id.clone(),
                     event: signed.record.event().to_string(),
                     object: object.clone(),
-                    record: signed.record.canonical(),
+                    record: signed.canonical().to_string(),
                     leaf_index: index as u64,
                     tree_size: report.size,
                     leaf_hash: merkle::to_hex(&report.leaves[index]),

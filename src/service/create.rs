@@ -205,5 +205,5 @@ pub(crate) fn sign(signer: &dyn crate::evidence::signing::Signer, record: Record
     let signature = signer.sign(record.namespace(), record.signed_message().as_bytes()).map_err(|e| {
         Error::new(Code::SigningKeyMissing, format!("signing failed: {e}")).with_hint("nothing was written")
     })?;
-    Ok(SignedRecord { record, signature })
+    Ok(SignedRecord::new(record, signature))
 }

@@ -49,7 +49,7 @@ impl Service {
             Ok(vec![(view.path, Some(blob))])
         };
         let record = |position| {
-            let created = self.created_record(&layout, &target.path, &target.id)?;
+            let created = self.created_record(&target.path, &target.id)?;
             let record = Record::DraftDiscarded {
                 draft_id: full_id.clone(),
                 discarded_by: actor.to_string(),

@@ -148,35 +148,43 @@ impl Service {
             Some(tip) => self.store.all_notes(&self.store.commit_tree(tip)?)?,
             None => Vec::new(),
         };
-        // Reading, parsing and (above all) checking signatures is independent
-        // for each note: done on every core, in order.
+        // This thread reads each note and its commit; the workers parse the
+        // notes and check their signatures (most of the cost), in order.
         let now = self.now().timestamp();
-        let git_dir = self.store.git_dir();
-        let open = || Store::open(Some(&git_dir));
-        // Each note's entry, and its signature's verdict when it was checked.
-        type Checked = (Entry, Option<Result<(), String>>);
-        let work = |store: &Store, chunk: &[(Oid, Oid)]| -> Result<Vec<Checked>> {
+        type Read = (Oid, std::result::Result<Vec<u8>, String>, CommitFacts);
+        let mut prepare = |chunk: &[(Oid, Oid)]| -> Result<Vec<Read>> {
             let mut out = Vec::with_capacity(chunk.len());
             for &(object, blob) in chunk {
-                let note = match store.read_blob(blob, MAX_NOTE_BYTES)? {
-                    BlobRead::Bytes(bytes) => String::from_utf8(bytes)
-                        .map_err(|_| "the note is not UTF-8".to_string())
-                        .and_then(|text| SignedRecord::parse_note(&text).map_err(|e| e.0)),
+                let bytes = match self.store.read_blob(blob, MAX_NOTE_BYTES)? {
+                    BlobRead::Bytes(bytes) => Ok(bytes),
                     BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes, too large to be a record")),
                 };
-                let verdict = note
-                    .as_ref()
-                    .ok()
-                    .filter(|signed| signed.record.position() >= trusted_below)
-                    .map(|signed| check_signature(signed, &allowed, now));
-                let commit = commit_facts(store, object, &drafts_history, &main_history);
-                out.push((Entry { object: object.to_string(), note, commit }, verdict));
+                out.push((object, bytes, commit_facts(&self.store, object, &drafts_history, &main_history)));
             }
             Ok(out)
         };
+        // Each note's entry, and its signature's verdict when it was checked.
+        type Checked = (Entry, Option<Result<(), String>>);
+        let work = |chunk: Vec<Read>| -> Result<Vec<Checked>> {
+            Ok(chunk
+                .into_iter()
+                .map(|(object, bytes, commit)| {
+                    let note = bytes.and_then(|bytes| {
+                        let text = String::from_utf8(bytes).map_err(|_| "the note is not UTF-8".to_string())?;
+                        SignedRecord::parse_note(&text).map_err(|e| e.0)
+                    });
+                    let verdict = note
+                        .as_ref()
+                        .ok()
+                        .filter(|signed| signed.record.position() >= trusted_below)
+                        .map(|signed| check_signature(signed, &allowed, now));
+                    (Entry { object: object.to_string(), note, commit }, verdict)
+                })
+                .collect())
+        };
         let mut entries = Vec::with_capacity(notes.len());
         let mut verdicts: HashMap<String, Result<(), String>> = HashMap::new();
-        super::read::ordered_chunks(&notes, &self.store, &open, &work, &mut |(entry, verdict)| {
+        super::read::pipeline(&notes, &mut prepare, &work, &mut |(entry, verdict)| {
             if let (Some(verdict), Ok(signed)) = (verdict, &entry.note) {
                 verdicts.insert(signed.signature.clone(), verdict);
             }
@@ -200,9 +208,9 @@ impl Service {
 
     /// A draft's `draft_created` record, for the `previous_digest` of a
     /// later one; `draft_path` is where the draft's file is.
-    pub(crate) fn created_record(&self, layout: &Layout, draft_path: &str, id: &DraftId) -> Result<Record> {
+    pub(crate) fn created_record(&self, draft_path: &str, id: &DraftId) -> Result<Record> {
         let notes_tip = self.store.ref_target(NOTES_REF)?;
-        let reader = DraftReader::new(&self.store, layout.main.commit, notes_tip, self.now())?;
+        let reader = DraftReader::new(&self.store, notes_tip)?;
         let found = reader
             .records(draft_path)?
             .into_iter()
@@ -253,7 +261,7 @@ pub(crate) fn check_signature(signed: &SignedRecord, allowed: &AllowedSigners, n
     signing::verify(
         &signed.signature,
         record.namespace(),
-        record.signed_message().as_bytes(),
+        signed.signed_message().as_bytes(),
         record.signer(),
         allowed,
         at,

@@ -86,7 +86,7 @@ impl Service {
                 if chosen.len() == max {
                     break;
                 }
-                match self.created_record(&layout, &view.path, &view.id) {
+                match self.created_record(&view.path, &view.id) {
                     Ok(created) => chosen.push((view, created)),
                     Err(_) => skipped.push(view.id.to_string()),
                 }

@@ -53,8 +53,8 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, YamlError> {
     // Most documents are files we wrote ourselves; read those without the
     // full parser. Anything else, and anything that does not fit `T`, goes
     // through it, so every error is the full parser's.
-    if let Some(value) = plain::read(text)
-        && let Ok(parsed) = serde_json::from_value(value)
+    if let Some(node) = plain::parse(text)
+        && let Ok(parsed) = T::deserialize(&node)
     {
         return Ok(parsed);
     }

@@ -15,27 +15,59 @@
 //! The property tests in `src/yaml/tests.rs` hold it to that, by comparing
 //! both readers on generated and mutated documents.
 
+use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
-/// The document as the full parser would read it, or `None` when it is not
-/// in the subset (the caller then uses the full parser).
-pub fn read(text: &str) -> Option<Value> {
-    if !text.ends_with('\n') {
-        return None;
-    }
-    let lines: Vec<&str> = text[..text.len() - 1].split('\n').collect();
+/// A document of the subset, borrowing its text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Node<'a> {
+    Null,
+    Bool(bool),
+    Int(u64),
+    Str(&'a str),
+    Seq(Vec<Node<'a>>),
+    Map(Vec<(&'a str, Node<'a>)>),
+}
+
+/// The document, or `None` when it is not in the subset (the caller then
+/// uses the full parser).
+pub fn parse(text: &str) -> Option<Node<'_>> {
+    let body = text.strip_suffix('\n')?;
+    let lines: Vec<&str> = body.split('\n').collect();
     let mut at = 0;
-    let value = mapping(&lines, &mut at, 0)?;
-    (at == lines.len()).then_some(value)
+    let node = mapping(&lines, &mut at, 0)?;
+    (at == lines.len()).then_some(node)
+}
+
+/// The document as the full parser would read it into a JSON value (what
+/// the tests compare).
+#[cfg(test)]
+pub fn read(text: &str) -> Option<Value> {
+    parse(text).map(|node| node.to_value())
+}
+
+impl Node<'_> {
+    pub fn to_value(&self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Int(n) => Value::Number(Number::from(*n)),
+            Node::Str(s) => Value::from(*s),
+            Node::Seq(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            Node::Map(entries) => {
+                Value::Object(entries.iter().map(|(k, v)| (k.to_string(), v.to_value())).collect::<Map<_, _>>())
+            }
+        }
+    }
 }
 
 /// A block mapping whose keys sit at `indent`.
-fn mapping(lines: &[&str], at: &mut usize, indent: usize) -> Option<Value> {
-    let mut map = Map::new();
+fn mapping<'a>(lines: &[&'a str], at: &mut usize, indent: usize) -> Option<Node<'a>> {
+    let mut entries: Vec<(&'a str, Node<'a>)> = Vec::new();
     while let Some(line) = lines.get(*at) {
         let Some(rest) = at_indent(line, indent) else { break };
         let (key, value) = rest.split_once(':')?;
-        if !is_key(key) || map.contains_key(key) {
+        if !is_key(key) || entries.iter().any(|(k, _)| *k == key) {
             return None;
         }
         *at += 1;
@@ -53,19 +85,19 @@ fn mapping(lines: &[&str], at: &mut usize, indent: usize) -> Option<Value> {
         } else {
             scalar(value.strip_prefix(' ')?)?
         };
-        map.insert(key.to_string(), value);
+        entries.push((key, value));
     }
-    (!map.is_empty()).then_some(Value::Object(map))
+    (!entries.is_empty()).then_some(Node::Map(entries))
 }
 
 /// A block sequence of scalars whose dashes sit at `indent`.
-fn sequence(lines: &[&str], at: &mut usize, indent: usize) -> Option<Value> {
+fn sequence<'a>(lines: &[&'a str], at: &mut usize, indent: usize) -> Option<Node<'a>> {
     let mut items = Vec::new();
     while let Some(item) = lines.get(*at).and_then(|l| at_indent(l, indent)).and_then(|r| r.strip_prefix("- ")) {
         items.push(scalar(item)?);
         *at += 1;
     }
-    Some(Value::Array(items))
+    Some(Node::Seq(items))
 }
 
 /// The rest of `line` if it is indented by exactly `indent` spaces.
@@ -82,15 +114,15 @@ fn is_key(key: &str) -> bool {
         && bytes.iter().all(|&b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
-fn scalar(text: &str) -> Option<Value> {
+fn scalar(text: &str) -> Option<Node<'_>> {
     match text {
-        "null" => return Some(Value::Null),
-        "true" => return Some(Value::Bool(true)),
-        "false" => return Some(Value::Bool(false)),
+        "null" => return Some(Node::Null),
+        "true" => return Some(Node::Bool(true)),
+        "false" => return Some(Node::Bool(false)),
         _ => {}
     }
     if let Some(inner) = text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-        return (inner.bytes().all(|b| is_safe_byte(b) || b == b' ' || b == b'#')).then(|| Value::from(inner));
+        return (inner.bytes().all(|b| is_safe_byte(b) || b == b' ' || b == b'#')).then_some(Node::Str(inner));
     }
     let bytes = text.as_bytes();
     if bytes.iter().all(u8::is_ascii_digit) {
@@ -98,9 +130,9 @@ fn scalar(text: &str) -> Option<Value> {
         if bytes.len() > 18 || (bytes.len() > 1 && bytes[0] == b'0') {
             return None;
         }
-        return text.parse::<u64>().ok().map(|n| Value::Number(Number::from(n)));
+        return text.parse::<u64>().ok().map(Node::Int);
     }
-    plain_string(text).then(|| Value::from(text))
+    plain_string(text).then_some(Node::Str(text))
 }
 
 /// A plain scalar that can only be read as the string it spells: it starts
@@ -131,6 +163,97 @@ fn is_safe_byte(b: u8) -> bool {
 /// Plain words some YAML schema reads as null, a boolean or a number.
 const RESERVED: [&str; 14] =
     ["null", "true", "false", "yes", "no", "on", "off", "y", "n", "nan", "inf", "infinity", "nil", "none"];
+
+// ---- reading a document straight into a type ----
+
+/// Why a document of the subset does not fit the type asked for; the caller
+/// then asks the full parser, whose error is the one reported.
+#[derive(Debug)]
+pub struct Mismatch;
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the document does not fit the type")
+    }
+}
+
+impl std::error::Error for Mismatch {}
+
+impl de::Error for Mismatch {
+    fn custom<T: std::fmt::Display>(_: T) -> Self {
+        Mismatch
+    }
+}
+
+/// Reads `T` from a node the way serde reads it from the equivalent JSON
+/// value: the same visits, without building the value first.
+impl<'de> de::Deserializer<'de> for &Node<'de> {
+    type Error = Mismatch;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
+        match self {
+            Node::Null => visitor.visit_unit(),
+            Node::Bool(b) => visitor.visit_bool(*b),
+            Node::Int(n) => visitor.visit_u64(*n),
+            Node::Str(s) => visitor.visit_borrowed_str(s),
+            Node::Seq(items) => visitor.visit_seq(Items(items.iter())),
+            Node::Map(entries) => visitor.visit_map(Entries { entries: entries.iter(), value: None }),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Mismatch> {
+        match self {
+            Node::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Mismatch> {
+        match self {
+            Node::Str(s) => visitor.visit_enum(IntoDeserializer::<Mismatch>::into_deserializer(*s)),
+            _ => Err(Mismatch),
+        }
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf unit unit_struct
+        newtype_struct seq tuple tuple_struct map struct identifier ignored_any
+    }
+}
+
+struct Items<'a, 'de>(std::slice::Iter<'a, Node<'de>>);
+
+impl<'de> SeqAccess<'de> for Items<'_, 'de> {
+    type Error = Mismatch;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Mismatch> {
+        self.0.next().map(|node| seed.deserialize(node)).transpose()
+    }
+}
+
+struct Entries<'a, 'de> {
+    entries: std::slice::Iter<'a, (&'de str, Node<'de>)>,
+    value: Option<&'a Node<'de>>,
+}
+
+impl<'de> MapAccess<'de> for Entries<'_, 'de> {
+    type Error = Mismatch;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Mismatch> {
+        let Some((key, value)) = self.entries.next() else { return Ok(None) };
+        self.value = Some(value);
+        seed.deserialize(IntoDeserializer::<Mismatch>::into_deserializer(*key)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Mismatch> {
+        seed.deserialize(self.value.take().ok_or(Mismatch)?)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -7,8 +7,9 @@
 mod parallel;
 mod reader;
 
-pub(crate) use parallel::ordered_chunks;
+pub(crate) use parallel::pipeline;
 pub(crate) use reader::{DraftReader, FoundRecords, MAX_NOTE_BYTES, draft_facts};
+use reader::{Interpreter, RawDraft, parse_notes};
 
 use super::evidence::check_signature;
 use super::{Layout, Service};
@@ -20,8 +21,8 @@ use crate::error::{Code, Error, Result};
 use crate::evidence::allowed_signers::AllowedSigners;
 use crate::evidence::record::SignedRecord;
 use crate::evidence::{NOTES_REF, batch};
+use crate::store::BlobRead;
 use crate::store::cache::{CacheKey, KeyCache};
-use crate::store::{BlobRead, Store};
 use chrono::{DateTime, Utc};
 use git2::{ObjectType, Oid, Tree};
 use reader::{endpoint_spec, judge};
@@ -191,20 +192,23 @@ impl Service {
         let lens = unique_prefix_lengths(&ids);
         let short_len: HashMap<DraftId, usize> = ids.into_iter().zip(lens).collect();
         let judging = Judging::new(self, layout, checking)?;
-        let main_commit = layout.main.commit;
-        let git_dir = self.store.git_dir();
-        let open = || Store::open(Some(&git_dir));
-        let work = |store: &Store, chunk: &[(String, Oid)]| -> Result<Vec<T>> {
-            let reader = DraftReader::new(store, main_commit, judging.notes_tip, judging.now)?;
-            let mut kept: Vec<Listed> = chunk
-                .iter()
-                .map(|(path, blob)| reader.load(path.clone(), *blob))
-                .filter(|entry| filter.keeps(entry))
+        let interpreter = Interpreter::new(&self.store, layout.main.commit, judging.now)?;
+        let reader = DraftReader::new(&self.store, judging.notes_tip)?;
+        let evidence = checking != Checking::Skip;
+        let wants_notes = |blob, folder| judging.wants_notes(blob, folder);
+        let mut prepare = |chunk: &[(String, Oid)]| -> Result<Vec<RawDraft>> {
+            chunk.iter().map(|(path, blob)| reader.raw(path, *blob, evidence, &wants_notes)).collect()
+        };
+        let work = |raws: Vec<RawDraft>| -> Result<Vec<T>> {
+            let mut kept: Vec<(Listed, RawDraft)> = raws
+                .into_iter()
+                .map(|raw| (interpreter.listed(&raw), raw))
+                .filter(|(entry, _)| filter.keeps(entry))
                 .collect();
-            judging.judge(&reader, &mut kept)?;
+            judging.judge(&mut kept);
             Ok(kept
                 .into_iter()
-                .map(|entry| {
+                .map(|(entry, _)| {
                     let len = match &entry {
                         Listed::Draft(view) => short_len.get(&view.id).copied().unwrap_or(36),
                         Listed::Invalid { .. } => 36,
@@ -213,8 +217,8 @@ impl Service {
                 })
                 .collect())
         };
-        parallel::ordered_chunks(&files, &self.store, &open, &work, each)?;
-        judging.save(&self.store);
+        parallel::pipeline(&files, &mut prepare, &work, each)?;
+        judging.save();
         Ok(())
     }
 
@@ -255,13 +259,15 @@ impl Service {
             [] => Err(Error::new(Code::NotFound, format!("no draft has an id starting with {}", text.trim()))
                 .with_hint("run `draft list --all` to see every draft")),
             [(path, blob, _)] => {
-                let notes_tip = self.store.ref_target(NOTES_REF)?;
-                let reader = DraftReader::new(&self.store, layout.main.commit, notes_tip, self.now())?;
-                let mut entries = vec![reader.load(path.clone(), *blob)];
-                Judging::new(self, layout, Checking::Exact)?.judge(&reader, &mut entries)?;
+                let judging = Judging::new(self, layout, Checking::Exact)?;
+                let reader = DraftReader::new(&self.store, judging.notes_tip)?;
+                let raw = reader.raw(path, *blob, true, &|_, _| true)?;
+                let interpreter = Interpreter::new(&self.store, layout.main.commit, judging.now)?;
+                let mut entries = vec![(interpreter.listed(&raw), raw)];
+                judging.judge(&mut entries);
                 match entries.pop() {
-                    Some(Listed::Draft(view)) => Ok(*view),
-                    Some(Listed::Invalid { error, .. }) => Err(error),
+                    Some((Listed::Draft(view), _)) => Ok(*view),
+                    Some((Listed::Invalid { error, .. }, _)) => Err(error),
                     None => Err(Error::internal("a draft went missing while it was read")),
                 }
             }
@@ -388,58 +394,57 @@ impl Judging {
         })
     }
 
-    /// Fills in the evidence of every draft among `entries`.
-    fn judge(&self, reader: &DraftReader<'_>, entries: &mut [Listed]) -> Result<()> {
-        let views = entries.iter_mut().filter_map(|entry| match entry {
-            Listed::Draft(view) => Some(view),
-            Listed::Invalid { .. } => None,
-        });
+    /// Whether the reader should read the notes of the draft file `blob`
+    /// whose records are in `folder`: not when it will not be judged, nor
+    /// when a listing already verified exactly this draft and these records.
+    fn wants_notes(&self, blob: Oid, folder: Option<Oid>) -> bool {
         match self.checking {
-            Checking::Skip => Ok(()),
-            Checking::Exact => {
-                for view in views {
-                    let records = reader.records(&view.path)?;
-                    view.evidence = judge(view, records, &mut |_, signed| {
-                        check_signature(signed, &self.allowed, self.now.timestamp()).is_ok()
-                    });
-                }
-                Ok(())
-            }
-            Checking::Shown => self.judge_shown(reader, views),
+            Checking::Skip => false,
+            Checking::Exact => true,
+            Checking::Shown => !self.known(&self.verdict_key(blob, folder)),
         }
     }
 
-    /// Batch-checks the signatures of a chunk of drafts, skipping what the
-    /// cache already knows, then judges each draft.
-    fn judge_shown<'v>(
-        &self,
-        reader: &DraftReader<'_>,
-        views: impl Iterator<Item = &'v mut Box<DraftView>>,
-    ) -> Result<()> {
-        let cache = self.cache.as_ref();
-        let known = |key: &CacheKey| cache.is_some_and(|c| c.contains(key));
-        let mut open: Vec<(&mut Box<DraftView>, CacheKey, FoundRecords)> = Vec::new();
-        for view in views {
-            let folder = reader.folder_id(&view.path)?.unwrap_or(Oid::ZERO_SHA1);
-            let verdict = cache_key(VERDICT_PURPOSE, &[view.blob, folder, self.signers_blob]);
-            if known(&verdict) {
-                view.evidence = EvidenceState::Verified;
-                continue;
-            }
-            let records = reader.records(&view.path)?;
-            open.push((view, verdict, records));
-        }
+    fn verdict_key(&self, blob: Oid, folder: Option<Oid>) -> CacheKey {
+        cache_key(VERDICT_PURPOSE, &[blob, folder.unwrap_or(Oid::ZERO_SHA1), self.signers_blob])
+    }
+
+    fn known(&self, key: &CacheKey) -> bool {
+        self.cache.as_ref().is_some_and(|c| c.contains(key))
+    }
+
+    /// Fills in the evidence of every draft among `entries`, from the notes
+    /// the reader read for it.
+    fn judge(&self, entries: &mut [(Listed, RawDraft)]) {
         let now = self.now.timestamp();
+        let mut open: Vec<(&mut Box<DraftView>, Option<Oid>, FoundRecords)> = Vec::new();
+        for (entry, raw) in entries.iter_mut() {
+            let Listed::Draft(view) = entry else { continue };
+            match (self.checking, raw.notes.take()) {
+                (Checking::Skip, _) => {}
+                (_, Some(notes)) => open.push((view, raw.folder, parse_notes(notes))),
+                (Checking::Shown, None) if raw.folder.is_some() => view.evidence = EvidenceState::Verified,
+                (_, None) => view.evidence = EvidenceState::Missing,
+            }
+        }
+        if self.checking == Checking::Exact {
+            for (view, _, records) in open {
+                view.evidence =
+                    judge(view, records, &mut |_, signed| check_signature(signed, &self.allowed, now).is_ok());
+            }
+            return;
+        }
+        // Shown: batch-check the signatures the cache does not know, then judge.
         let mut claimed: Vec<(Oid, CacheKey, &SignedRecord)> = Vec::new();
         for (_, _, records) in &open {
             for (blob, signed) in records.iter().flatten() {
                 let key = cache_key(SIGNATURE_PURPOSE, &[*blob, self.signers_blob]);
-                if !known(&key) {
+                if !self.known(&key) {
                     claimed.push((*blob, key, signed));
                 }
             }
         }
-        let messages: Vec<String> = claimed.iter().map(|(_, _, signed)| signed.record.signed_message()).collect();
+        let messages: Vec<String> = claimed.iter().map(|(_, _, signed)| signed.signed_message()).collect();
         let claims: Vec<batch::Claim<'_>> =
             claimed.iter().zip(&messages).map(|((_, _, signed), message)| claim(signed, message, now)).collect();
         let verdicts = batch::verify_all(&claims, &self.allowed);
@@ -447,20 +452,19 @@ impl Judging {
             claimed.iter().zip(verdicts).filter(|(_, ok)| *ok).map(|((blob, key, _), _)| (*blob, *key)).collect();
         drop(claims);
         let mut learned: Vec<CacheKey> = good.values().copied().collect();
-        for (view, verdict, records) in open {
+        for (view, folder, records) in open {
             view.evidence = judge(view, records, &mut |blob, _| {
-                good.contains_key(&blob) || known(&cache_key(SIGNATURE_PURPOSE, &[blob, self.signers_blob]))
+                good.contains_key(&blob) || self.known(&cache_key(SIGNATURE_PURPOSE, &[blob, self.signers_blob]))
             });
             if view.evidence == EvidenceState::Verified {
-                learned.push(verdict);
+                learned.push(self.verdict_key(view.blob, folder));
             }
         }
         self.learned.lock().expect("no worker panics holding it").extend(learned);
-        Ok(())
     }
 
     /// Remembers what this walk verified, when it may.
-    fn save(self, _store: &Store) {
+    fn save(self) {
         if let Some(mut cache) = self.cache {
             for key in self.learned.into_inner().unwrap_or_default() {
                 cache.insert(key);

@@ -1,9 +1,9 @@
 //! Reading one draft as every command does: the file, what apply would
 //! change on main, and whether its signed records back it.
 //!
-//! A reader belongs to one repository handle and one thread; a listing runs
-//! one per core, each on its own handle (libgit2 handles are not shared
-//! between threads). Must never: fail a whole listing over one bad file (it
+//! Reading from git ([`DraftReader`], on the one thread that reads) is kept
+//! apart from making sense of the bytes ([`Interpreter`], [`judge`]: pure,
+//! on every core). Must never: fail a whole listing over one bad file (it
 //! becomes [`Listed::Invalid`]), or judge evidence without checking every
 //! signature it counts, through the check its caller chose.
 
@@ -18,8 +18,9 @@ use crate::store::tree::FolderCursor;
 use crate::store::{BlobRead, Store};
 use crate::yaml;
 use chrono::{DateTime, Utc};
-use git2::{ObjectType, Oid, Tree};
+use git2::{ObjectType, Oid};
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 /// Largest note we read; a record and its signature are under 2 KiB.
 pub(crate) const MAX_NOTE_BYTES: usize = 16 * 1024;
@@ -28,32 +29,130 @@ pub(crate) const MAX_NOTE_BYTES: usize = 16 * 1024;
 /// the record, or why the note cannot be read.
 pub(crate) type FoundRecords = Vec<Result<(Oid, SignedRecord), String>>;
 
+/// Notes as read: each note's blob, and its bytes or why they cannot be read.
+pub(crate) type RawNotes = Vec<(Oid, std::result::Result<Vec<u8>, String>)>;
+
+/// A draft file as read from git, before anything was made of it: what the
+/// reading thread hands a worker.
+pub(crate) struct RawDraft {
+    pub path: String,
+    pub blob: Oid,
+    /// The file's bytes, or why they cannot be read.
+    pub bytes: std::result::Result<Vec<u8>, String>,
+    /// The tree id of its records' index folder (it names exactly that set).
+    pub folder: Option<Oid>,
+    /// Its records' notes (blob, bytes or why not), when they were read.
+    pub notes: Option<RawNotes>,
+}
+
+/// Reads drafts and their records from one repository handle, on one thread,
+/// along the branch in tree order.
 pub(crate) struct DraftReader<'s> {
     store: &'s Store,
-    /// Main's `endpoints/`, where drafts' resources live.
-    resources: Option<Tree<'s>>,
     /// The notes tree, walked along the index folders in tree order.
     notes: Option<RefCell<FolderCursor<'s>>>,
-    now: DateTime<Utc>,
 }
 
 impl<'s> DraftReader<'s> {
-    pub(crate) fn new(
-        store: &'s Store,
-        main_commit: Oid,
-        notes_tip: Option<Oid>,
-        now: DateTime<Utc>,
-    ) -> Result<DraftReader<'s>> {
-        let main_tree = store.commit_tree(main_commit)?;
-        let resources = store.subtree(&main_tree, RESOURCE_DIR)?;
+    pub(crate) fn new(store: &'s Store, notes_tip: Option<Oid>) -> Result<DraftReader<'s>> {
         let notes = notes_tip.map(|tip| store.commit_tree(tip)).transpose()?;
         let notes = notes.map(|tree| RefCell::new(FolderCursor::new(store, tree)));
-        Ok(DraftReader { store, resources, notes, now })
+        Ok(DraftReader { store, notes })
+    }
+
+    /// Reads one draft file; with `evidence`, its index folder, and its
+    /// notes when `wants_notes` says so given the file's blob and folder.
+    pub(crate) fn raw(
+        &self,
+        path: &str,
+        blob: Oid,
+        evidence: bool,
+        wants_notes: &dyn Fn(Oid, Option<Oid>) -> bool,
+    ) -> Result<RawDraft> {
+        let bytes = match self.store.read_blob(blob, yaml::MAX_DOCUMENT_BYTES) {
+            Ok(BlobRead::Bytes(bytes)) => Ok(bytes),
+            Ok(BlobRead::TooLarge(size)) => {
+                Err(format!("{size} bytes is over the {} byte limit", yaml::MAX_DOCUMENT_BYTES))
+            }
+            Err(e) => Err(e.message),
+        };
+        let folder = if evidence { self.folder_id(path)? } else { None };
+        let notes = match folder {
+            Some(folder) if wants_notes(blob, Some(folder)) => Some(self.notes_in(folder)?),
+            _ => None,
+        };
+        Ok(RawDraft { path: path.to_string(), blob, bytes, folder, notes })
+    }
+
+    /// The records indexed beside the draft file at `draft_path`.
+    pub(crate) fn records(&self, draft_path: &str) -> Result<FoundRecords> {
+        let Some(folder) = self.folder_id(draft_path)? else { return Ok(Vec::new()) };
+        Ok(parse_notes(self.notes_in(folder)?))
+    }
+
+    fn notes_in(&self, folder: Oid) -> Result<RawNotes> {
+        let folder = self.store.repo().find_tree(folder)?;
+        let mut notes = Vec::with_capacity(folder.len());
+        for entry in folder.iter() {
+            let note = match self.store.read_blob(entry.id(), MAX_NOTE_BYTES)? {
+                BlobRead::Bytes(bytes) => Ok(bytes),
+                BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes")),
+            };
+            notes.push((entry.id(), note));
+        }
+        Ok(notes)
+    }
+
+    /// The tree id of the index folder of the draft at `draft_path`: it
+    /// names exactly the set of that draft's records.
+    fn folder_id(&self, draft_path: &str) -> Result<Option<Oid>> {
+        let Some(notes) = &self.notes else { return Ok(None) };
+        let (parent, name) = index_folder(draft_path).rsplit_once('/').unwrap_or(("", draft_path));
+        let Some(parent_tree) = notes.borrow_mut().folder(parent)? else { return Ok(None) };
+        match parent_tree.get_name(name) {
+            Some(entry) if entry.kind() == Some(ObjectType::Tree) => Ok(Some(entry.id())),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Notes' bytes as records.
+pub(crate) fn parse_notes(notes: RawNotes) -> FoundRecords {
+    notes
+        .into_iter()
+        .map(|(blob, bytes)| {
+            let text = String::from_utf8(bytes?).map_err(|_| "the note is not UTF-8".to_string())?;
+            SignedRecord::parse_note(&text).map(|signed| (blob, signed)).map_err(|e| e.0)
+        })
+        .collect()
+}
+
+/// What makes a draft of a file's bytes: main's resources (to tell what
+/// apply would change) and the time. Pure, so every worker shares one.
+pub(crate) struct Interpreter {
+    /// Main's `endpoints/`: file name to blob.
+    resources: HashMap<String, Oid>,
+    now: DateTime<Utc>,
+}
+
+impl Interpreter {
+    pub(crate) fn new(store: &Store, main_commit: Oid, now: DateTime<Utc>) -> Result<Interpreter> {
+        let main_tree = store.commit_tree(main_commit)?;
+        let resources = match store.subtree(&main_tree, RESOURCE_DIR)? {
+            Some(dir) => dir
+                .iter()
+                .filter(|entry| entry.kind() == Some(ObjectType::Blob))
+                .filter_map(|entry| Some((entry.name().ok()?.to_string(), entry.id())))
+                .collect(),
+            None => HashMap::new(),
+        };
+        Ok(Interpreter { resources, now })
     }
 
     /// Reads and checks one draft file; its evidence is left `Missing` for
     /// the caller to judge.
-    pub(crate) fn load(&self, path: String, blob: Oid) -> Listed {
+    pub(crate) fn listed(&self, raw: &RawDraft) -> Listed {
+        let path = raw.path.clone();
         let invalid = |path: String, why: String| {
             Listed::Invalid {
             error: Error::new(Code::InvalidDraft, format!("{path}: {why}")).with_hint(
@@ -62,15 +161,11 @@ impl<'s> DraftReader<'s> {
             path,
         }
         };
-        let bytes = match self.store.read_blob(blob, yaml::MAX_DOCUMENT_BYTES) {
-            Ok(BlobRead::Bytes(bytes)) => bytes,
-            Ok(BlobRead::TooLarge(size)) => {
-                let limit = yaml::MAX_DOCUMENT_BYTES;
-                return invalid(path, format!("{size} bytes is over the {limit} byte limit"));
-            }
-            Err(e) => return invalid(path, e.message),
+        let bytes = match &raw.bytes {
+            Ok(bytes) => bytes,
+            Err(why) => return invalid(path, why.clone()),
         };
-        let draft: Draft = match yaml::parse(&bytes) {
+        let draft: Draft = match yaml::parse(bytes) {
             Ok(draft) => draft,
             Err(e) => return invalid(path, e.to_string()),
         };
@@ -78,41 +173,28 @@ impl<'s> DraftReader<'s> {
             Ok(id) => id,
             Err(why) => return invalid(path, why),
         };
-        let change = match change(self.resources.as_ref(), &draft) {
+        let change = match self.change(&draft) {
             Ok(change) => change,
             Err(e) => return invalid(path, e.message),
         };
         let state = draft.state(self.now);
+        let blob = raw.blob;
         Listed::Draft(Box::new(DraftView { path, blob, id, state, change, draft, evidence: EvidenceState::Missing }))
     }
 
-    /// The records indexed beside the draft file at `draft_path`.
-    pub(crate) fn records(&self, draft_path: &str) -> Result<FoundRecords> {
-        let Some(folder) = self.folder_id(draft_path)? else { return Ok(Vec::new()) };
-        let folder = self.store.repo().find_tree(folder)?;
-        let mut records = Vec::new();
-        for entry in folder.iter() {
-            let note = match self.store.read_blob(entry.id(), MAX_NOTE_BYTES)? {
-                BlobRead::Bytes(bytes) => String::from_utf8(bytes)
-                    .map_err(|_| "the note is not UTF-8".to_string())
-                    .and_then(|text| SignedRecord::parse_note(&text).map_err(|e| e.0)),
-                BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes")),
-            };
-            records.push(note.map(|signed| (entry.id(), signed)));
-        }
-        Ok(records)
-    }
-
-    /// The tree id of the index folder of the draft at `draft_path`: it
-    /// names exactly the set of that draft's records.
-    pub(crate) fn folder_id(&self, draft_path: &str) -> Result<Option<Oid>> {
-        let Some(notes) = &self.notes else { return Ok(None) };
-        let (parent, name) = index_folder(draft_path).rsplit_once('/').unwrap_or(("", draft_path));
-        let Some(parent_tree) = notes.borrow_mut().folder(parent)? else { return Ok(None) };
-        match parent_tree.get_name(name) {
-            Some(entry) if entry.kind() == Some(ObjectType::Tree) => Ok(Some(entry.id())),
-            _ => Ok(None),
-        }
+    /// `new`, `modify` or `none`, comparing blob ids so main's file is not even read.
+    fn change(&self, draft: &Draft) -> Result<Option<Change>> {
+        let Some(name) = draft.spec_name() else {
+            return Ok(None);
+        };
+        let Some(current) = self.resources.get(&format!("{name}.yaml")) else {
+            return Ok(Some(Change::New));
+        };
+        let Some(spec) = endpoint_spec(draft) else {
+            return Ok(Some(Change::Modify));
+        };
+        let proposed = Oid::hash_object(ObjectType::Blob, spec.render_resource().as_bytes())?;
+        Ok(Some(if proposed == *current { Change::None } else { Change::Modify }))
     }
 }
 
@@ -155,25 +237,6 @@ pub(crate) fn draft_facts(view: &DraftView) -> DraftFacts {
         .to_string(),
         applied_commit: view.draft.applied_commit.clone(),
     }
-}
-
-/// `new`, `modify` or `none`, comparing blob ids so main's file is not even read.
-fn change(resources: Option<&Tree<'_>>, draft: &Draft) -> Result<Option<Change>> {
-    let Some(name) = draft.spec_name() else {
-        return Ok(None);
-    };
-    let current = resources
-        .and_then(|dir| dir.get_name(&format!("{name}.yaml")))
-        .filter(|entry| entry.kind() == Some(ObjectType::Blob))
-        .map(|entry| entry.id());
-    let Some(current) = current else {
-        return Ok(Some(Change::New));
-    };
-    let Some(spec) = endpoint_spec(draft) else {
-        return Ok(Some(Change::Modify));
-    };
-    let proposed = Oid::hash_object(ObjectType::Blob, spec.render_resource().as_bytes())?;
-    Ok(Some(if proposed == current { Change::None } else { Change::Modify }))
 }
 
 pub(crate) fn endpoint_spec(draft: &Draft) -> Option<EndpointSpec> {
