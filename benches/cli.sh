@@ -100,7 +100,7 @@ verify() {
   measure "verify-$name" --warmup 1 --runs 5 -n draft "$draft --repo $repo evidence verify" \
     -n git "git -C $repo ls-tree -r --object-only drafts | git -C $repo cat-file --batch > /dev/null"
   local head
-  head=$("$draft" --repo "$repo" --json evidence verify | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{d[\"size\"]}:{d[\"root\"]}")')
+  head=$("$draft" --repo "$repo" --json evidence verify | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%s:%s" % (d["size"], d["root"]))')
   for i in $(seq 100); do
     env ZEN_MCP_TOKEN=t ZEN_AGENT_ID=bench-bot ZEN_SIGNING_KEY="$key" "$draft" --repo "$repo" create endpoint \
       --name "later-$i" --provider stripe --target-url https://hooks.example.com/later > /dev/null
