@@ -74,13 +74,16 @@ writes() {
   middle=$(middle_id "$repo")
   measure "show-$name" --warmup 3 --runs 30 -N -n draft "$draft --repo $repo show $middle"
 
-  # What one create writes, counted by git: loose objects and their bytes on disk.
-  local before after
-  before=$(git -C "$repo" count-objects -v | awk '/^count:/{c=$2} /^size:/{s=$2} END{print c, s}')
+  # What one create writes: the loose objects it adds, their bytes as written
+  # (zlib-compressed, as git stores them) and their bytes uncompressed.
+  touch "$out/marker" && sleep 0.01
   "${agent[@]}" "$draft" --repo "$repo" create endpoint --name bench-count --provider stripe \
     --target-url https://hooks.example.com/count > /dev/null
-  after=$(git -C "$repo" count-objects -v | awk '/^count:/{c=$2} /^size:/{s=$2} END{print c, s}')
-  python3 -c "import sys; b=list(map(int,'$before'.split())); a=list(map(int,'$after'.split())); print(a[0]-b[0], a[1]-b[1])" > "$out/create-writes-$name.txt"
+  find "$repo/.git/objects" -path '*/objects/??/*' -type f -newer "$out/marker" > "$out/new-objects"
+  local written raw
+  written=$(xargs -r stat -c %s < "$out/new-objects" | awk '{s+=$1} END{print s+0}')
+  raw=$(sed -E 's|.*/objects/(..)/(.*)|\1\2|' "$out/new-objects" | git -C "$repo" cat-file --batch-check='%(objectsize)' | awk '{s+=$1} END{print s+0}')
+  echo "$(wc -l < "$out/new-objects") $written $raw" > "$out/create-writes-$name.txt"
 
   measure "create-$name" --warmup 2 --runs 30 -N \
     -n draft "${agent[*]} $draft --repo $repo create endpoint --name bench-new --provider stripe --target-url https://hooks.example.com/new"

@@ -51,7 +51,7 @@ for command in ["show", "create", "discard", "apply"]:
         row = " | ".join(ms(cells[n]) for n in (10, 10_000, 100_000))
         print(f"| `draft {command}` | {shape} | {row} | {ratio(cells[10_000], cells[10])} | {ratio(cells[100_000], cells[10])} |")
 
-print("\n### What one `draft create` writes (loose objects and their size on disk, from `git count-objects -v`)\n")
+print("\n### What one `draft create` writes (new loose objects: count, bytes written as git stores them, bytes uncompressed)\n")
 print("| repo | 10 drafts | 10,000 drafts | 100,000 drafts |")
 print("|---|---:|---:|---:|")
 for shape in ["spread", "burst"]:
@@ -59,8 +59,8 @@ for shape in ["spread", "burst"]:
     for n in (10, 10_000, 100_000):
         path = out / f"create-writes-{shape}-{n}.txt"
         if path.exists():
-            objects, kib = path.read_text().split()
-            cells.append(f"{objects} objects, {kib} KiB")
+            objects, written, raw = path.read_text().split()
+            cells.append(f"{objects} objects, {int(written) / 1024:.1f} KiB ({int(raw) / 1024:.1f} KiB raw)")
         else:
             cells.append("–")
     print(f"| {shape} | " + " | ".join(cells) + " |")
