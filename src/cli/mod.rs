@@ -72,26 +72,47 @@ impl Context {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let ctx = Context { repo: cli.repo, output: Output::new(cli.json) };
-    let result = match &cli.command {
-        Command::Init(args) => init::run(&ctx, args),
-        Command::Create(args) => create::run(&ctx, args),
-        Command::List(args) => list::run(&ctx, args),
-        Command::Show(args) => show::run(&ctx, args),
-        Command::Validate(args) => validate::run(&ctx, args),
-        Command::Apply(args) => apply::run(&ctx, args),
-        Command::Discard(args) => discard::run(&ctx, args),
-        Command::Gc(args) => gc::run(&ctx, args),
-        Command::Demo(args) => demo::run(&ctx, args),
-        Command::Evidence(args) => evidence::run(&ctx, args),
-        Command::Mcp(args) => mcp::run(&ctx, args),
-        Command::Serve(args) => serve::run(&ctx, args),
-    };
+    let ctx = Context { repo: cli.repo.clone(), output: Output::new(cli.json) };
+    // A panic is a bug: report where it happened, never what it said (a
+    // panic message can quote a value, and values may be secrets).
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map_or_else(|| "an unknown place".to_string(), ToString::to_string);
+        let _ = PANIC_AT.set(location);
+    }));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&ctx, &cli))).unwrap_or_else(|_| {
+        let at = PANIC_AT.get().map_or("an unknown place", String::as_str);
+        Err(Error::internal(format!("zen-draft stopped on a bug at {at}")))
+    });
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             ctx.output.error(&error);
             ExitCode::from(error.exit_code())
         }
+    }
+}
+
+/// Where the first panic happened, for the `INTERNAL` report.
+static PANIC_AT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn run(ctx: &Context, cli: &Cli) -> Result<u8> {
+    // Tests only (debug builds): prove a panic is reported without its message.
+    #[cfg(debug_assertions)]
+    if let Ok(payload) = std::env::var("ZEN_TEST_PANIC") {
+        panic!("{payload}");
+    }
+    match &cli.command {
+        Command::Init(args) => init::run(ctx, args),
+        Command::Create(args) => create::run(ctx, args),
+        Command::List(args) => list::run(ctx, args),
+        Command::Show(args) => show::run(ctx, args),
+        Command::Validate(args) => validate::run(ctx, args),
+        Command::Apply(args) => apply::run(ctx, args),
+        Command::Discard(args) => discard::run(ctx, args),
+        Command::Gc(args) => gc::run(ctx, args),
+        Command::Demo(args) => demo::run(ctx, args),
+        Command::Evidence(args) => evidence::run(ctx, args),
+        Command::Mcp(args) => mcp::run(ctx, args),
+        Command::Serve(args) => serve::run(ctx, args),
     }
 }

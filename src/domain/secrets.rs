@@ -127,21 +127,43 @@ fn redact_once(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut copied_up_to = 0;
     for Finding { span, .. } in found {
-        if span.end <= copied_up_to {
+        // A rule that follows a run of any bytes stops after at most
+        // `MAX_RUN` of them, which can be inside a multi-byte character:
+        // widen the span to whole characters (redacting more is safe).
+        let (start, end) = (char_floor(text, span.start), char_ceil(text, span.end));
+        if end <= copied_up_to {
             continue;
         }
-        if span.start >= copied_up_to {
-            out.push_str(&text[copied_up_to..span.start]);
+        if start >= copied_up_to {
+            out.push_str(&text[copied_up_to..start]);
             out.push_str(REDACTED);
         }
-        copied_up_to = span.end;
+        copied_up_to = end;
     }
     out.push_str(&text[copied_up_to..]);
     out
 }
 
-/// Where a rule matched. Spans start and end next to ASCII bytes, so they are
-/// always char boundaries of the scanned `str`.
+/// The char boundary at or before `at`.
+fn char_floor(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+/// The char boundary at or after `at`.
+fn char_ceil(text: &str, at: usize) -> usize {
+    let mut at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
+/// Where a rule matched, in bytes; a span may end inside a multi-byte
+/// character when a rule's run was cut at `MAX_RUN` (see [`redact`]).
 struct Finding {
     span: Range<usize>,
     kind: SecretKind,

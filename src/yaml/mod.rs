@@ -112,21 +112,28 @@ fn alias_limits() -> serde_saphyr::options::AliasLimits {
 fn sanitize(message: &str) -> String {
     let first_line = message.lines().next().unwrap_or_default();
     let mut out = String::with_capacity(first_line.len());
-    let mut in_quote = false;
-    for c in first_line.chars() {
-        match (c, in_quote) {
-            ('"', false) => {
-                in_quote = true;
-                out.push_str("\"…");
-            }
-            ('"', true) => {
-                in_quote = false;
-                out.push('"');
-            }
-            (_, true) => {}
-            (c, false) => out.push(c),
-        }
+    let mut rest = first_line;
+    // Double quotes hold values; backticks hold field names, or (after
+    // "unknown variant") a value. A value never survives; a name only when
+    // it is short and plain.
+    while let Some(at) = rest.find(['"', '`']) {
+        let quote = rest.as_bytes()[at] as char;
+        out.push_str(&rest[..at]);
+        let Some(len) = rest[at + 1..].find(quote) else {
+            out.push(quote);
+            out.push('…');
+            rest = "";
+            break;
+        };
+        let inside = &rest[at + 1..at + 1 + len];
+        let is_value = quote == '"' || out.ends_with("unknown variant ");
+        let plain = inside.len() <= 64 && inside.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+        out.push(quote);
+        out.push_str(if is_value || !plain { "…" } else { inside });
+        out.push(quote);
+        rest = &rest[at + 2 + len..];
     }
+    out.push_str(rest);
     let out = secrets::redact(&out);
     let out = out.trim();
     // serde-saphyr appends its own position; we report the line separately.

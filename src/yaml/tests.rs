@@ -238,3 +238,18 @@ fn the_drafts_we_write_take_the_fast_path() {
     assert_eq!(render(&draft), text, "the renderer's layout changed; the fast reader follows it");
     assert!(plain::read(text).is_some());
 }
+
+#[test]
+fn errors_never_quote_a_value_only_plain_field_names() {
+    // An unknown variant is a value; serde quotes it in backticks.
+    let value = format!("password={}", "é€".repeat(1200));
+    let text = format!("version: 1\nid: x\ntype: {value}\n");
+    let err = parse::<Draft>(text.as_bytes()).unwrap_err();
+    assert!(!err.message.contains('é') && !err.message.contains("password"), "{}", err.message);
+    assert!(err.message.contains("unknown variant"), "{}", err.message);
+    let err =
+        parse::<Small>(b"name: a\nhunter2-is-my-password-and-it-is-long-enough-to-be-a-secret-maybe: x\n").unwrap_err();
+    assert!(!err.message.contains("hunter2"), "{}", err.message);
+    let err = parse::<Small>(b"name: a\ncolour: red\n").unwrap_err();
+    assert!(err.message.contains("`colour`"), "{}", err.message);
+}

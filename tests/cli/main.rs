@@ -14,6 +14,7 @@ mod discard;
 mod errors;
 mod evidence;
 mod gc;
+mod hostile;
 mod http_api;
 mod init;
 mod layouts;

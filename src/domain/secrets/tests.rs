@@ -271,3 +271,19 @@ fn redacted_text_holds_no_secret() {
     let nested = ["Authorization=tokentokenhooks.slack", ".com/services/T0AB/B0AB/xyz"].concat();
     assert_eq!(find_raw_secret(&redact(&nested)), None);
 }
+
+#[test]
+fn redacting_text_whose_runs_are_cut_inside_a_character_does_not_panic() {
+    // A value-following rule stops after 4096 bytes; with multi-byte
+    // characters that is inside one. Every rule that follows "any byte".
+    for prefix in ["https://hooks.slack.com/services/", "password=", "Authorization: Basic "] {
+        for shift in 0..4 {
+            let text = format!("{prefix}{}{}", "a".repeat(shift), "é€𝄞".repeat(2000));
+            let redacted = redact(&text);
+            assert!(redacted.is_char_boundary(redacted.len()));
+            if prefix == "password=" {
+                assert!(redacted.starts_with("password=[REDACTED]"), "the value is withheld whole");
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+//! Input an attacker controls must never crash a command or print a value.
+
+use crate::support::*;
+
+#[test]
+fn a_planted_file_whose_error_is_kilobytes_of_multibyte_text_lists_as_invalid() {
+    let repo = TestRepo::new();
+    let good = repo.create_endpoint("billing");
+    // A type the parser's error quotes: a credential assignment followed by
+    // 6 KiB of multi-byte characters.
+    let value = "é€".repeat(1200);
+    repo.plant_draft_file(PLANTED_PATH, format!("version: 1\nid: x\ntype: password={value}\n").as_bytes());
+
+    for args in [vec!["list"], vec!["list", "--all"]] {
+        let output = repo.command(Who::Nobody).args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("invalid") && text.contains("billing"), "{text}");
+        assert!(!text.contains(&value[..60]), "the value is never printed");
+    }
+    let drafts = repo.list_json(&[]);
+    assert_eq!(drafts.len(), 2);
+    assert!(drafts.iter().any(|d| d["id"] == good.as_str()));
+    let invalid = drafts.iter().find(|d| d["status"] == "invalid").unwrap();
+    assert!(!invalid.to_string().contains(&value[..60]));
+
+    let (status, report) = repo.run(Who::Nobody, &["validate"]).json_with_status();
+    assert_eq!(status, 4, "{report:#}");
+    assert!(!report.to_string().contains(&value[..60]));
+}
+
+#[test]
+fn a_panic_is_reported_as_internal_with_where_it_happened_and_never_what_it_said() {
+    let repo = TestRepo::new();
+    let secret = format!("sk_live_{}", "4eC39HqLyjWDarjtT1zdp7dc");
+    let output = repo.command(Who::Nobody).env("ZEN_TEST_PANIC", &secret).arg("list").output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("error[INTERNAL]: "), "{stderr}");
+    assert!(stderr.contains("src/cli/mod.rs:"), "says where: {stderr}");
+    assert!(stderr.contains("hint: "), "{stderr}");
+    assert!(!stderr.contains(&secret) && !String::from_utf8_lossy(&output.stdout).contains(&secret));
+
+    let (status, json) = repo.run(Who::Nobody, &["list"]).env("ZEN_TEST_PANIC", &secret).json_with_status();
+    assert_eq!((status, json["error"]["code"].as_str()), (1, Some("INTERNAL")));
+    assert!(!json.to_string().contains(&secret));
+}
