@@ -71,7 +71,10 @@ impl Context {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => return usage_error(error),
+    };
     let ctx = Context { repo: cli.repo.clone(), output: Output::new(cli.json) };
     // A panic is a bug: report where it happened, never what it said (a
     // panic message can quote a value, and values may be secrets).
@@ -90,6 +93,26 @@ pub fn main() -> ExitCode {
             ExitCode::from(error.exit_code())
         }
     }
+}
+
+/// Reports a usage error as clap does, except that an invalid value is
+/// named by its argument, never repeated (it may be a secret pasted into the
+/// wrong flag).
+fn usage_error(error: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if !matches!(error.kind(), ErrorKind::InvalidValue | ErrorKind::ValueValidation) {
+        error.exit();
+    }
+    let arg = match error.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(arg)) => format!("'{arg}'"),
+        _ => "an argument".to_string(),
+    };
+    let valid = match error.get(ContextKind::ValidValue) {
+        Some(ContextValue::Strings(values)) if !values.is_empty() => format!(" (one of: {})", values.join(", ")),
+        _ => String::new(),
+    };
+    eprintln!("error: invalid value for {arg}{valid}\n\nFor more information, try '--help'.");
+    ExitCode::from(2)
 }
 
 /// Where the first panic happened, for the `INTERNAL` report.

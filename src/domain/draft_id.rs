@@ -127,7 +127,7 @@ impl IdPrefix {
         let hex: String = text.trim().chars().filter(|&c| c != '-').collect::<String>().to_ascii_lowercase();
         if hex.len() < MIN_PREFIX || hex.len() > 32 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(format!(
-                "{text:?} is not a draft id: give at least {MIN_PREFIX} hex digits of one (see `draft list`)"
+                "the id given is not a draft id: give at least {MIN_PREFIX} hex digits of one (see `draft list`)"
             ));
         }
         Ok(IdPrefix { hex })

@@ -98,7 +98,7 @@ pub struct ListDrafts {
 
 /// A draft's status as `draft list --status` takes it.
 #[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 #[schemars(inline)]
 pub enum StatusFilter {
     Pending,
@@ -106,6 +106,25 @@ pub enum StatusFilter {
     Applied,
     Discarded,
     Invalid,
+}
+
+/// Parsing by hand, so that a refused value is never repeated in the error
+/// (serde's own message quotes it).
+impl TryFrom<String> for StatusFilter {
+    type Error = &'static str;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        [
+            StatusFilter::Pending,
+            StatusFilter::Expired,
+            StatusFilter::Applied,
+            StatusFilter::Discarded,
+            StatusFilter::Invalid,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or("status must be one of pending, expired, applied, discarded, invalid")
+    }
 }
 
 impl StatusFilter {

@@ -88,12 +88,18 @@ impl Service {
         let draft_id = match matching.as_slice() {
             [one] => one.to_string(),
             [] => {
-                return Err(Error::new(Code::NotFound, format!("no evidence records for a draft starting with {id}"))
-                    .with_hint("run `draft evidence list` to see the records"));
+                return Err(Error::new(
+                    Code::NotFound,
+                    "no evidence records for a draft whose id starts with the given prefix",
+                )
+                .with_hint("run `draft evidence list` to see the records"));
             }
             many => {
-                return Err(Error::new(Code::AmbiguousId, format!("{} drafts match {id}", many.len()))
-                    .with_hint("type more of the id"));
+                return Err(Error::new(
+                    Code::AmbiguousId,
+                    format!("{} drafts' ids start with the given prefix", many.len()),
+                )
+                .with_hint("type more of the id"));
             }
         };
         Ok(report

@@ -19,7 +19,8 @@ fn show_of_an_unknown_id_is_not_found() {
 
     let refusal = repo.run(Who::Nobody, &["show", "ffffffff"]).refused("NOT_FOUND");
 
-    assert!(refusal.message.contains("ffffffff"), "{}", refusal.message);
+    assert!(refusal.message.contains("given prefix"), "{}", refusal.message);
+    refusal.assert_never_shows("ffffffff");
     assert!(refusal.checks.is_empty());
 }
 

@@ -45,3 +45,28 @@ fn a_panic_is_reported_as_internal_with_where_it_happened_and_never_what_it_said
     assert_eq!((status, json["error"]["code"].as_str()), (1, Some("INTERNAL")));
     assert!(!json.to_string().contains(&secret));
 }
+
+#[test]
+fn an_id_or_flag_value_is_never_repeated_in_an_error() {
+    let repo = TestRepo::new();
+    repo.create_endpoint("billing");
+    let secret = format!("ghp_{}", "aB3dE5gH7jK9mN1pQ3sT5vW7yZ9bD1fH3jL5");
+    for args in [vec!["show", secret.as_str()], vec!["discard", secret.as_str()], vec!["show", "01a2ffffffff"]] {
+        let refusal = repo.run(Who::Human, &args).refusal();
+        assert!(["NOT_FOUND", "AMBIGUOUS_ID"].contains(&refusal.code.as_str()), "{}", refusal.output());
+        refusal.assert_never_shows(&secret);
+        refusal.assert_never_shows("01a2ffffffff");
+    }
+    for args in [
+        vec!["list", "--status", secret.as_str()],
+        vec!["list", "--type", secret.as_str()],
+        vec!["evidence", "verify", "--root", secret.as_str()],
+        vec!["evidence", "verify", "--since", secret.as_str()],
+    ] {
+        let output = repo.command(Who::Nobody).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(args[args.len() - 2]), "names the flag: {stderr}");
+        assert!(!stderr.contains(&secret), "{stderr}");
+    }
+}

@@ -308,3 +308,22 @@ fn the_server_will_not_start_outside_a_repo() {
     assert!(output.stdout.is_empty(), "stdout belongs to the protocol");
     assert!(String::from_utf8_lossy(&output.stderr).starts_with("error[NOT_A_REPO]: "));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refusals_name_the_argument_and_never_repeat_its_value() {
+    let repo = TestRepo::new();
+    let session = Session::start(&repo, &[]).await;
+    let value = format!("sk_live_{}", "4eC39HqLyjWDarjtT1zdp7dc");
+    let outcome = session.try_call("list_drafts", json!({ "status": value })).await;
+    let text = match &outcome {
+        Ok(result) => text_of(result),
+        Err(error) => error.to_string(),
+    };
+    assert!(outcome.is_err() || outcome.as_ref().is_ok_and(|r| r.is_error == Some(true)), "{text}");
+    assert!(text.contains("status"), "names the argument: {text}");
+    assert!(!text.contains(&value), "{text}");
+    let missing = session.refused("show_draft", json!({ "id": format!("01a2{value}") })).await;
+    assert!(missing.starts_with("NOT_FOUND"), "{missing}");
+    assert!(!missing.contains(&value), "{missing}");
+    session.finish().await;
+}

@@ -256,7 +256,7 @@ impl Service {
         let drafts_tree = self.store.commit_tree(tip.commit)?;
         let candidates = self.candidates(&drafts_tree, &prefix)?;
         match candidates.as_slice() {
-            [] => Err(Error::new(Code::NotFound, format!("no draft has an id starting with {}", text.trim()))
+            [] => Err(Error::new(Code::NotFound, "no draft has an id starting with the given prefix")
                 .with_hint("run `draft list --all` to see every draft")),
             [(path, blob, _)] => {
                 let judging = Judging::new(self, layout, Checking::Exact)?;
@@ -280,7 +280,7 @@ impl Service {
                 };
                 Err(Error::new(
                     Code::AmbiguousId,
-                    format!("{count} drafts have ids starting with {}: {}", text.trim(), shown.join(", ")),
+                    format!("{count} drafts have ids starting with the given prefix: {}", shown.join(", ")),
                 )
                 .with_hint("type more of the id"))
             }
