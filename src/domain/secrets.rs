@@ -39,7 +39,15 @@ pub enum SecretKind {
     AuthorizationHeader,
     /// `password=…`, `token: …`, `"api_key": "…"` with a concrete value.
     CredentialAssignment,
+    /// `scheme://user:password@host`.
+    UrlCredentials,
+    /// 32 or 64 hex digits after a word like `token`, `key` or `hmac`
+    /// (Twilio auth tokens, HMAC keys).
+    HexSecret,
     HighEntropy,
+    /// A bidirectional override or isolate: the text shows other than its
+    /// bytes say, and a reviewer must see what the bytes say.
+    BidiControl,
 }
 
 impl SecretKind {
@@ -63,7 +71,12 @@ impl SecretKind {
             SecretKind::BearerToken => "a bearer token",
             SecretKind::AuthorizationHeader => "an Authorization header credential",
             SecretKind::CredentialAssignment => "a credential written out (password=…, token: …)",
+            SecretKind::UrlCredentials => "a URL with a password in it (scheme://user:password@host)",
+            SecretKind::HexSecret => "a hex secret next to a word like token, key or hmac",
             SecretKind::HighEntropy => "a high-entropy credential",
+            SecretKind::BidiControl => {
+                "a bidirectional control character (text that displays other than its bytes read)"
+            }
         }
     }
 }
@@ -72,7 +85,13 @@ impl SecretKind {
 /// value (a token embedded in a URL, a description, a query string also
 /// counts). When several rules match, the most specific one wins.
 pub fn find_raw_secret(value: &str) -> Option<SecretKind> {
-    let bytes = value.as_bytes();
+    if value.chars().any(is_bidi_control) {
+        return Some(SecretKind::BidiControl);
+    }
+    // A zero-width character inside `sk_live_…` hides it from the rules,
+    // not from whoever copies it: scan the text as it reads.
+    let visible = without_invisible(value);
+    let bytes = visible.as_bytes();
     let mut found = Vec::new();
     DETECTORS.iter().find_map(|detect| {
         detect(bytes, &mut found);
@@ -103,10 +122,14 @@ const REDACTED: &str = "[REDACTED]";
 /// Replaces every secret-looking token inside a free text (for example a
 /// parser error message) with `[REDACTED]`; used so errors never echo a secret.
 pub fn redact(text: &str) -> String {
+    // Invisible characters could split a secret so no rule sees it, and
+    // bidi controls make text read other than it is: neither is shown.
+    let visible: String =
+        without_invisible(text).chars().map(|c| if is_bidi_control(c) { '\u{fffd}' } else { c }).collect();
     // Cutting one secret out can leave its surroundings looking like another
     // (`token=ab[REDACTED]`), so passes repeat until nothing changes; text
     // that never settles is withheld whole.
-    let mut current = redact_once(text);
+    let mut current = redact_once(&visible);
     for _ in 0..4 {
         let next = redact_once(&current);
         if next == current {
@@ -144,6 +167,30 @@ fn redact_once(text: &str) -> String {
     out
 }
 
+/// Bidirectional embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069): the "Trojan Source" characters.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that take no space on screen: zero-width spaces and joiners,
+/// the word joiner and invisible operators, the byte order mark, soft
+/// hyphens, directional marks, variation selectors and tag characters.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}' | '\u{180e}'
+        | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{fe00}'..='\u{fe0f}'
+        | '\u{e0000}'..='\u{e007f}')
+}
+
+fn without_invisible(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(is_invisible) {
+        std::borrow::Cow::Owned(text.chars().filter(|c| !is_invisible(*c)).collect())
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// The char boundary at or before `at`.
 fn char_floor(text: &str, at: usize) -> usize {
     let mut at = at.min(text.len());
@@ -172,7 +219,7 @@ struct Finding {
 type Detector = fn(&[u8], &mut Vec<Finding>);
 
 /// Most specific first: `find_raw_secret` reports the first rule that matches.
-const DETECTORS: [Detector; 8] = [
+const DETECTORS: [Detector; 10] = [
     find_token_formats,
     find_chat_webhook_urls,
     find_pem_private_keys,
@@ -180,6 +227,8 @@ const DETECTORS: [Detector; 8] = [
     find_authorization_values,
     find_bearer_tokens,
     find_credential_assignments,
+    find_url_credentials,
+    find_hex_secrets,
     find_high_entropy_tokens,
 ];
 
@@ -191,6 +240,11 @@ struct TokenFormat {
     /// Set for formats whose prefix alone is too common (`SK` + hex): the
     /// body must then be exactly `min_body` long and end a word.
     exact: bool,
+    /// The body lengths the provider issues. A token of that shape is refused
+    /// even when its body is one character repeated: a placeholder in the
+    /// exact shape of a credential costs the proposer a reference, a real
+    /// credential let through costs a leak forever.
+    issued: (usize, usize),
     kind: SecretKind,
 }
 
@@ -198,25 +252,45 @@ const fn format(
     prefixes: &'static [&'static str],
     body: fn(&u8) -> bool,
     min_body: usize,
+    issued: (usize, usize),
     kind: SecretKind,
 ) -> TokenFormat {
-    TokenFormat { prefixes, body, min_body, exact: false, kind }
+    TokenFormat { prefixes, body, min_body, exact: false, issued, kind }
 }
 
 const TOKEN_FORMATS: [TokenFormat; 13] = [
-    format(&["sk_live_", "rk_live_", "sk_test_", "rk_test_"], u8::is_ascii_alphanumeric, 8, SecretKind::StripeKey),
-    format(&["whsec_"], u8::is_ascii_alphanumeric, 8, SecretKind::StripeWebhookSecret),
-    format(&["ghp_", "gho_", "ghu_", "ghs_", "ghr_"], u8::is_ascii_alphanumeric, 20, SecretKind::GithubToken),
-    format(&["github_pat_"], is_word_byte, 20, SecretKind::GithubToken),
-    format(&["glpat-"], is_base64url_byte, 20, SecretKind::GitlabToken),
-    format(&["AKIA", "ASIA"], is_upper_alnum, 16, SecretKind::AwsAccessKey),
-    format(&["xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "xapp-"], is_slack_byte, 10, SecretKind::SlackToken),
-    TokenFormat { prefixes: &["SK"], body: is_lower_hex, min_body: 32, exact: true, kind: SecretKind::TwilioApiKey },
-    format(&["SG."], is_sendgrid_byte, 40, SecretKind::SendgridKey),
-    format(&["AIza"], is_base64url_byte, 35, SecretKind::GoogleApiKey),
-    format(&["shpat_", "shpss_", "shpca_", "shppa_"], u8::is_ascii_hexdigit, 32, SecretKind::ShopifyToken),
-    format(&["npm_"], u8::is_ascii_alphanumeric, 36, SecretKind::NpmToken),
-    format(&["sk-ant-", "sk-proj-"], is_base64url_byte, 32, SecretKind::AiApiKey),
+    format(
+        &["sk_live_", "rk_live_", "sk_test_", "rk_test_"],
+        u8::is_ascii_alphanumeric,
+        8,
+        (24, 247),
+        SecretKind::StripeKey,
+    ),
+    format(&["whsec_"], u8::is_ascii_alphanumeric, 8, (32, 64), SecretKind::StripeWebhookSecret),
+    format(&["ghp_", "gho_", "ghu_", "ghs_", "ghr_"], u8::is_ascii_alphanumeric, 20, (36, 36), SecretKind::GithubToken),
+    format(&["github_pat_"], is_word_byte, 20, (70, 100), SecretKind::GithubToken),
+    format(&["glpat-"], is_base64url_byte, 20, (20, 20), SecretKind::GitlabToken),
+    format(&["AKIA", "ASIA"], is_upper_alnum, 16, (16, 16), SecretKind::AwsAccessKey),
+    format(
+        &["xoxa-", "xoxb-", "xoxp-", "xoxr-", "xoxs-", "xapp-"],
+        is_slack_byte,
+        10,
+        (10, 255),
+        SecretKind::SlackToken,
+    ),
+    TokenFormat {
+        prefixes: &["SK"],
+        body: is_lower_hex,
+        min_body: 32,
+        exact: true,
+        issued: (32, 32),
+        kind: SecretKind::TwilioApiKey,
+    },
+    format(&["SG."], is_sendgrid_byte, 40, (66, 66), SecretKind::SendgridKey),
+    format(&["AIza"], is_base64url_byte, 35, (35, 35), SecretKind::GoogleApiKey),
+    format(&["shpat_", "shpss_", "shpca_", "shppa_"], u8::is_ascii_hexdigit, 32, (32, 32), SecretKind::ShopifyToken),
+    format(&["npm_"], u8::is_ascii_alphanumeric, 36, (36, 36), SecretKind::NpmToken),
+    format(&["sk-ant-", "sk-proj-"], is_base64url_byte, 32, (32, 255), SecretKind::AiApiKey),
 ];
 
 fn find_token_formats(bytes: &[u8], out: &mut Vec<Finding>) {
@@ -231,8 +305,10 @@ fn find_token_formats(bytes: &[u8], out: &mut Vec<Finding>) {
                 } else {
                     len >= format.min_body
                 };
-                // `sk_test_xxxxxxxx` is a placeholder in documentation, not a key.
-                let placeholder = body[..len].iter().all(|&b| b == body[0]);
+                // `sk_test_xxxxxxxx` is a placeholder in documentation, not a
+                // key; one in the exact shape of an issued key is refused.
+                let issued = (format.issued.0..=format.issued.1).contains(&len);
+                let placeholder = !issued && body[..len].iter().all(|&b| b == body[0]);
                 if long_enough && !placeholder {
                     out.push(Finding { span: start..start + prefix.len() + len, kind: format.kind });
                 }
@@ -400,6 +476,51 @@ fn find_credential_assignments(bytes: &[u8], out: &mut Vec<Finding>) {
                 resume = value_start + len;
             }
         }
+    }
+}
+
+/// `scheme://user:password@host` anywhere (a database URL in a description
+/// counts as much as a target URL): the password is the secret.
+fn find_url_credentials(bytes: &[u8], out: &mut Vec<Finding>) {
+    for scheme_end in occurrences(bytes, b"://", false) {
+        let start = scheme_end + 3;
+        let authority = run_len(bytes, start, |b| !b.is_ascii_whitespace() && !b"/?#\"'`<>".contains(b));
+        let authority = &bytes[start..start + authority];
+        let Some(at) = authority.iter().rposition(|&b| b == b'@') else { continue };
+        let Some(colon) = authority[..at].iter().position(|&b| b == b':') else { continue };
+        let password = &authority[colon + 1..at];
+        if !password.is_empty() && !is_placeholder(password) {
+            out.push(Finding { span: start + colon + 1..start + at, kind: SecretKind::UrlCredentials });
+        }
+    }
+}
+
+/// Words that, shortly before 32 or 64 hex digits, make them a secret
+/// rather than a digest or an id.
+const HEX_SECRET_WORDS: [&str; 9] =
+    ["token", "secret", "key", "password", "auth", "hmac", "signing", "credential", "sid"];
+
+/// How far before the hex digits such a word may be.
+const HEX_SECRET_REACH: usize = 24;
+
+/// 32 or 64 hex digits, a whole word, after a key-like word and not written
+/// as a digest (`sha256:…`).
+fn find_hex_secrets(bytes: &[u8], out: &mut Vec<Finding>) {
+    let mut at = 0;
+    while at < bytes.len() {
+        if !bytes[at].is_ascii_hexdigit() || !starts_word(bytes, at) {
+            at += 1;
+            continue;
+        }
+        let len = run_len(bytes, at, u8::is_ascii_hexdigit);
+        let whole = bytes.get(at + len).is_none_or(|b| !b.is_ascii_alphanumeric());
+        let before = &bytes[at.saturating_sub(HEX_SECRET_REACH)..at];
+        let digest = before.ends_with(b"sha256:") || before.ends_with(b"sha1:") || before.ends_with(b"sha512:");
+        let keyed = HEX_SECRET_WORDS.iter().any(|w| occurrences(before, w.as_bytes(), true).next().is_some());
+        if (len == 32 || len == 64) && whole && keyed && !digest && !is_placeholder(&bytes[at..at + len]) {
+            out.push(Finding { span: at..at + len, kind: SecretKind::HexSecret });
+        }
+        at += len.max(1);
     }
 }
 

@@ -70,3 +70,39 @@ fn an_id_or_flag_value_is_never_repeated_in_an_error() {
         assert!(!stderr.contains(&secret), "{stderr}");
     }
 }
+
+#[test]
+fn secrets_the_scanner_used_to_miss_are_refused_and_never_written() {
+    let repo = TestRepo::new();
+    let password = format!("{}{}", "Tr0ub4dor", "3-horse");
+    let zero_width_token = format!("sk_li\u{200b}ve_{}", "4eC39HqLyjWDarjtT1zdp7dc");
+    for description in [
+        format!("replicates to postgres://app:{password}@db.internal/payments"),
+        format!("the old key was {zero_width_token}"),
+        format!("auth token {}", "5f4dcc3b5aa765d61d8327deb882cf99"),
+        format!("ghp_{}", "a".repeat(36)),
+        "payments \u{202e}lanretni\u{202c} hooks".to_string(),
+    ] {
+        let refusal = repo
+            .run(
+                Who::Agent,
+                &[
+                    "create",
+                    "endpoint",
+                    "--name",
+                    "billing",
+                    "--provider",
+                    "stripe",
+                    "--target-url",
+                    GOOD_TARGET,
+                    "--description",
+                    &description,
+                ],
+            )
+            .refused("RAW_SECRET");
+        assert!(refusal.failed_check("RAW_SECRET").contains("proposed_spec.description"), "{}", refusal.output());
+        refusal.assert_never_shows(&description);
+    }
+    repo.assert_nowhere_in_repo(&password);
+    repo.assert_nowhere_in_repo("5f4dcc3b5aa765d61d8327deb882cf99");
+}

@@ -16,7 +16,8 @@ fn assert_target_refused(url: &str) {
 
     let refusal = repo.run(Who::Agent, &create_args(url)).refused("INVALID_TARGET_URL");
 
-    assert!(refusal.message.contains("target_url"), "the message names the field: {}", refusal.message);
+    let check = refusal.failed_check("INVALID_TARGET_URL");
+    assert!(check.contains("target_url"), "the check names the field: {check}");
     refusal.assert_never_shows(url);
     repo.assert_nowhere_in_repo(url);
     assert_eq!(repo.files_on("drafts"), Vec::<String>::new());

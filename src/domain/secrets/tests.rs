@@ -287,3 +287,65 @@ fn redacting_text_whose_runs_are_cut_inside_a_character_does_not_panic() {
         }
     }
 }
+
+#[test]
+fn credentials_inside_urls_are_refused_anywhere() {
+    for value in [
+        "postgres://app:hunter2hunter2@db.internal:5432/payments",
+        "Mirror of https://deploy:s3cr3tPa55@git.example.com/infra.git",
+        "amqp://guest:guest@rabbit",
+    ] {
+        assert_eq!(find_raw_secret(value), Some(SecretKind::UrlCredentials), "{value}");
+    }
+    for value in ["https://user@example.com/x", "https://example.com/a:b@c", "postgres://app:${DB_PASSWORD}@db/x"] {
+        assert_ne!(find_raw_secret(value), Some(SecretKind::UrlCredentials), "{value}");
+    }
+}
+
+#[test]
+fn invisible_characters_inside_a_token_do_not_hide_it() {
+    let stripe = format!("sk_live_{}", base62(24, 70));
+    let github = format!("ghp_{}", base62(36, 71));
+    let slack = format!("xoxb-{}-{}", hex(12, 72), base62(24, 73));
+    for token in [&stripe, &github, &slack] {
+        for invisible in ['\u{200b}', '\u{2060}', '\u{feff}', '\u{00ad}', '\u{200d}'] {
+            let (head, tail) = token.split_at(5);
+            let hidden = format!("see {head}{invisible}{tail} here");
+            assert!(find_raw_secret(&hidden).is_some(), "{invisible:?} in {head}…");
+        }
+    }
+}
+
+#[test]
+fn hex_secrets_next_to_a_key_word_are_refused_but_digests_and_ids_pass() {
+    assert_eq!(find_raw_secret(&format!("Twilio auth token {}", hex(32, 80))), Some(SecretKind::HexSecret));
+    assert_eq!(find_raw_secret(&format!("hmac key: {}", hex(64, 81))), Some(SecretKind::HexSecret));
+    assert!(find_raw_secret(&format!("signing_secret={}", hex(64, 82))).is_some());
+    for value in [
+        format!("spec digest sha256:{}", hex(64, 83)),
+        format!("applied in commit {}", hex(40, 84)),
+        format!("the key's digest is sha256:{}", hex(64, 85)),
+        hex(32, 86),
+    ] {
+        assert_eq!(find_raw_secret(&value), None, "{value}");
+    }
+}
+
+#[test]
+fn a_token_in_a_providers_exact_shape_is_refused_whatever_its_entropy() {
+    for value in
+        [format!("ghp_{}", "a".repeat(36)), format!("AKIA{}", "A".repeat(16)), format!("npm_{}", "x".repeat(36))]
+    {
+        assert!(find_raw_secret(&value).is_some(), "{value}");
+    }
+    // A placeholder that is not in an issued shape is prose, as before.
+    assert_eq!(find_raw_secret("sk_test_xxxxxxxxxxxxxxxx"), None);
+}
+
+#[test]
+fn bidi_controls_are_refused_in_any_string() {
+    for c in ['\u{202e}', '\u{202a}', '\u{2066}', '\u{2069}'] {
+        assert_eq!(find_raw_secret(&format!("payments{c}stnemyap")), Some(SecretKind::BidiControl), "{c:?}");
+    }
+    assert_eq!(redact("a\u{202e}b"), "a\u{fffd}b");
+}
