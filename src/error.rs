@@ -15,6 +15,7 @@ pub enum Code {
     McpCannotApply,
     UserIdRequired,
     NotAnApplier,
+    NotTheCreator,
     TenantMismatch,
     NotPending,
     Expired,
@@ -46,6 +47,7 @@ impl Code {
             Code::McpCannotApply => "MCP_CANNOT_APPLY",
             Code::UserIdRequired => "USER_ID_REQUIRED",
             Code::NotAnApplier => "NOT_AN_APPLIER",
+            Code::NotTheCreator => "NOT_THE_CREATOR",
             Code::TenantMismatch => "TENANT_MISMATCH",
             Code::NotPending => "NOT_PENDING",
             Code::Expired => "EXPIRED",
@@ -75,7 +77,11 @@ impl Code {
     pub fn exit_code(self) -> u8 {
         match self {
             Code::Internal => 1,
-            Code::McpCannotApply | Code::UserIdRequired | Code::NotAnApplier | Code::TenantMismatch => 3,
+            Code::McpCannotApply
+            | Code::UserIdRequired
+            | Code::NotAnApplier
+            | Code::NotTheCreator
+            | Code::TenantMismatch => 3,
             Code::NotPending
             | Code::Expired
             | Code::TypeNotApplicable
@@ -101,7 +107,7 @@ impl Code {
     /// HTTP status for the API adapter (SPEC §7).
     pub fn http_status(self) -> u16 {
         match self {
-            Code::McpCannotApply | Code::NotAnApplier | Code::TenantMismatch => 403,
+            Code::McpCannotApply | Code::NotAnApplier | Code::NotTheCreator | Code::TenantMismatch => 403,
             Code::UserIdRequired => 401,
             Code::NotFound => 404,
             Code::AmbiguousId => 400,

@@ -35,6 +35,26 @@ pub struct Config {
     /// Hosts to which plain `http://` targets are allowed (never private ones).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allow_http_hosts: Vec<String>,
+    /// Whose drafts an agent may discard: only its own (the default), or any.
+    #[serde(default, skip_serializing_if = "AgentsMayDiscard::is_default")]
+    pub agents_may_discard: AgentsMayDiscard,
+}
+
+/// `agents_may_discard` in `.zen/config.yaml`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentsMayDiscard {
+    /// An agent may discard only the drafts it created.
+    #[default]
+    Own,
+    /// An agent may discard any pending draft.
+    Any,
+}
+
+impl AgentsMayDiscard {
+    fn is_default(&self) -> bool {
+        *self == AgentsMayDiscard::Own
+    }
 }
 
 fn default_drafts_branch() -> String {
@@ -60,6 +80,7 @@ impl Config {
             gc_max_per_run: DEFAULT_GC_MAX_PER_RUN,
             retain_closed: None,
             allow_http_hosts: Vec::new(),
+            agents_may_discard: AgentsMayDiscard::Own,
         }
     }
 

@@ -3,7 +3,9 @@
 use super::Service;
 use super::create::sign;
 use crate::domain::checks::check_text_for_secret;
+use crate::domain::config::AgentsMayDiscard;
 use crate::domain::draft::{State, Status};
+use crate::domain::identity::Actor;
 use crate::error::{Check, Code, Error, Result};
 use crate::evidence::record::{EVIDENCE_NAMESPACE, Record};
 use serde::Serialize;
@@ -27,6 +29,14 @@ impl Service {
             }
         }
         let target = self.find(&layout, id)?;
+        if let Actor::Agent(_) = &actor
+            && layout.config.agents_may_discard == AgentsMayDiscard::Own
+            && target.draft.created_by != actor.to_string()
+        {
+            return Err(Error::new(Code::NotTheCreator, "an agent may discard only the drafts it created").with_hint(
+                "ask a person to discard it, or set `agents_may_discard: any` in .zen/config.yaml; nothing was changed",
+            ));
+        }
         let full_id = target.id.to_string();
         let message = format!("Discard draft {full_id}\n\nDraft-Id: {full_id}\nDiscarded-By: {actor}\n");
         let now = self.now();

@@ -301,7 +301,8 @@ fn other_local_changes_survive_an_apply() {
 fn apply_and_discard_of_one_draft_started_together_never_both_win() {
     let repo = TestRepo::new();
     for round in 0..6 {
-        let id = repo.create_endpoint(&format!("race-{round}"));
+        // The agent's own draft: an agent may discard only the drafts it created.
+        let id = repo.create_endpoint_as(Who::Agent, &format!("race-{round}"), &[]);
         let outputs = race(
             &repo,
             vec![

@@ -50,7 +50,7 @@ fn eight_processes_creating_at_once_all_land_and_none_is_lost() {
 #[test]
 fn four_creators_and_two_discarders_at_once_lose_nothing_and_discard_once() {
     let repo = TestRepo::new();
-    let victim = repo.create_endpoint("victim");
+    let victim = repo.create_endpoint_as(Who::Agent, "victim", &[]);
     let creators: Vec<String> = (0..4).map(|i| format!("racer-{i}")).collect();
     let mut commands: Vec<(Who, Vec<String>)> = creators.iter().map(|n| (Who::Agent, create_args(n))).collect();
     commands.push((Who::Human, vec!["discard".into(), victim.clone(), "--reason".into(), "first".into()]));

@@ -75,7 +75,7 @@ fn discard_without_an_identity_is_refused_with_user_id_required() {
 #[test]
 fn discard_by_an_agent_records_the_agent() {
     let repo = TestRepo::new();
-    let id = repo.create_endpoint("billing");
+    let id = repo.create_endpoint_as(Who::Agent, "billing", &[]);
 
     repo.agent_draft(&["discard", &id]).success();
 
@@ -119,4 +119,33 @@ fn discard_with_a_raw_secret_in_the_reason_is_refused_and_writes_nothing() {
     refusal.assert_never_shows(&secret);
     repo.assert_nowhere_in_repo(&secret);
     assert_eq!(repo.show_json(&id)["status"], "pending");
+}
+
+#[test]
+fn an_agent_may_discard_only_the_drafts_it_created() {
+    let repo = TestRepo::new();
+    let persons = repo.create_endpoint("billing");
+    let agents = repo.create_endpoint_as(Who::Agent, "alerts", &[]);
+
+    let refusal = repo.run(Who::Agent, &["discard", &persons]).refused("NOT_THE_CREATOR");
+    assert!(refusal.stderr.contains("agents_may_discard"), "the hint says how to allow it: {}", refusal.stderr);
+    assert_eq!(repo.show_json(&persons)["status"], "pending");
+
+    repo.agent_draft(&["discard", &agents]).success();
+    assert_eq!(repo.show_json(&agents)["status"], "discarded");
+    let third = repo.create_endpoint_as(Who::Agent, "third", &[]);
+    repo.draft(&["discard", &third]).success();
+    assert_eq!(repo.show_json(&third)["discarded_by"], "user:alice", "a person may discard an agent's draft");
+}
+
+#[test]
+fn agents_may_discard_any_lets_an_agent_discard_a_persons_draft() {
+    let repo = TestRepo::new();
+    let config = repo.file_on("main", ".zen/config.yaml");
+    repo.commit_file_on_branch("main", ".zen/config.yaml", format!("{config}agents_may_discard: any\n").as_bytes());
+    let persons = repo.create_endpoint("billing");
+
+    repo.agent_draft(&["discard", &persons]).success();
+
+    assert_eq!(repo.show_json(&persons)["discarded_by"], "agent:ops-bot");
 }

@@ -197,7 +197,7 @@ async fn an_agent_creates_a_draft_from_a_proposal_body() {
 #[tokio::test]
 async fn an_agent_discards_a_draft_with_a_reason() {
     let server = Server::new();
-    let id = server.draft("stripe-payments");
+    let id = server.repo.create_endpoint_as(Who::Agent, "stripe-payments", &[]);
     let uri = format!("/api/v1/drafts/{id}/discard");
     let reply = server.call(As::Agent, "POST", &uri, Some(json!({"reason": "superseded"}))).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
@@ -422,9 +422,19 @@ async fn applying_another_tenants_draft_is_forbidden() {
 }
 
 #[tokio::test]
-async fn acting_on_a_draft_that_is_no_longer_pending_is_a_conflict() {
+async fn an_agent_may_not_discard_a_persons_draft() {
     let server = Server::new();
     let id = server.draft("stripe-payments");
+    let refs = server.repo.refs();
+    let reply = server.call(As::Agent, "POST", &format!("/api/v1/drafts/{id}/discard"), None).await;
+    assert_eq!((reply.status, reply.code()), (StatusCode::FORBIDDEN, "NOT_THE_CREATOR".to_string()));
+    assert_eq!(server.repo.refs(), refs);
+}
+
+#[tokio::test]
+async fn acting_on_a_draft_that_is_no_longer_pending_is_a_conflict() {
+    let server = Server::new();
+    let id = server.repo.create_endpoint_as(Who::Agent, "stripe-payments", &[]);
     let apply = format!("/api/v1/drafts/{id}/apply");
     assert_eq!(server.call(As::Alice, "POST", &apply, None).await.status, StatusCode::OK);
     let refs = server.repo.refs();

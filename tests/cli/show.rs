@@ -221,7 +221,7 @@ fn show_of_a_draft_with_an_unreadable_file_is_refused_as_invalid_draft() {
 #[test]
 fn show_json_of_a_discarded_draft_carries_who_discarded_it() {
     let repo = TestRepo::new();
-    let id = repo.create_endpoint("billing");
+    let id = repo.create_endpoint_as(Who::Agent, "billing", &[]);
     repo.agent_draft(&["discard", &id, "--reason", "duplicate"]).success();
 
     let shown: Value = repo.show_json(&id);

@@ -55,7 +55,7 @@ pub enum Who {
 pub fn exit_code_of(code: &str) -> i32 {
     match code {
         "INTERNAL" => 1,
-        "MCP_CANNOT_APPLY" | "USER_ID_REQUIRED" | "NOT_AN_APPLIER" | "TENANT_MISMATCH" => 3,
+        "MCP_CANNOT_APPLY" | "USER_ID_REQUIRED" | "NOT_AN_APPLIER" | "NOT_THE_CREATOR" | "TENANT_MISMATCH" => 3,
         "NOT_PENDING"
         | "EXPIRED"
         | "TYPE_NOT_APPLICABLE"
