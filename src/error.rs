@@ -32,6 +32,7 @@ pub enum Code {
     NotFound,
     AmbiguousId,
     Conflict,
+    Locked,
     DirtyWorktree,
     NotARepo,
     NotInitialized,
@@ -64,6 +65,7 @@ impl Code {
             Code::NotFound => "NOT_FOUND",
             Code::AmbiguousId => "AMBIGUOUS_ID",
             Code::Conflict => "CONFLICT",
+            Code::Locked => "LOCKED",
             Code::DirtyWorktree => "DIRTY_WORKTREE",
             Code::NotARepo => "NOT_A_REPO",
             Code::NotInitialized => "NOT_INITIALIZED",
@@ -95,7 +97,7 @@ impl Code {
             | Code::BaseChanged
             | Code::InvalidDraft => 4,
             Code::NotFound | Code::AmbiguousId => 5,
-            Code::Conflict | Code::DirtyWorktree => 6,
+            Code::Conflict | Code::Locked | Code::DirtyWorktree => 6,
             Code::NotARepo
             | Code::NotInitialized
             | Code::InvalidConfig
@@ -111,7 +113,7 @@ impl Code {
             Code::UserIdRequired => 401,
             Code::NotFound => 404,
             Code::AmbiguousId => 400,
-            Code::NotPending | Code::Conflict | Code::DirtyWorktree => 409,
+            Code::NotPending | Code::Conflict | Code::Locked | Code::DirtyWorktree => 409,
             Code::Expired
             | Code::TypeNotApplicable
             | Code::TypeNotCreatable

@@ -47,6 +47,7 @@ impl Store {
     /// Moves every ref in `updates` or none of them; after a move, starts
     /// git's own upkeep in the background (see [`Store::start_upkeep`]).
     pub fn update_refs(&self, updates: &[RefUpdate], message: &str) -> Result<(), UpdateError> {
+        self.refuse_stale_locks(updates)?;
         match updates {
             [] => return Ok(()),
             [one] => self.update_one(one, message)?,
@@ -102,6 +103,40 @@ impl Store {
         } else {
             Err(UpdateError::Failed(Error::internal(format!("git update-ref failed: {}", stderr.trim()))))
         }
+    }
+}
+
+/// A ref lock older than this is not a writer's: zen-draft and git hold a ref
+/// lock for the milliseconds of one update.
+const STALE_LOCK_AFTER: Duration = Duration::from_secs(10);
+
+impl Store {
+    /// A lock left behind by a writer that died (`refs/heads/drafts.lock`,
+    /// `packed-refs.lock`) would make every attempt fail as if others were
+    /// racing; it is reported at once, with where it is and what to do.
+    fn refuse_stale_locks(&self, updates: &[RefUpdate]) -> Result<(), UpdateError> {
+        let common = self.repo().commondir().to_path_buf();
+        let locks = updates
+            .iter()
+            .map(|u| common.join(format!("{}.lock", u.refname)))
+            .chain(std::iter::once(common.join("packed-refs.lock")));
+        for lock in locks {
+            let Ok(metadata) = std::fs::symlink_metadata(&lock) else { continue };
+            let age = metadata.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
+            if age >= STALE_LOCK_AFTER {
+                return Err(UpdateError::Failed(
+                    Error::new(
+                        Code::Locked,
+                        format!("{} is locked by a writer that stopped {} s ago", lock.display(), age.as_secs()),
+                    )
+                    .with_hint(format!(
+                        "if no git or draft command is running on this repository, remove {} and run the command again; nothing was changed",
+                        lock.display()
+                    )),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

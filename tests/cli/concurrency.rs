@@ -80,3 +80,40 @@ fn four_creators_and_two_discarders_at_once_lose_nothing_and_discard_once() {
     assert_eq!(shown["reason"], reason);
     assert_fsck_clean(&repo);
 }
+
+#[test]
+fn a_stale_ref_lock_is_reported_at_once_with_its_path_and_the_fix() {
+    let repo = TestRepo::new();
+    let lock = repo.path.join(".git/refs/heads/drafts.lock");
+    std::fs::write(&lock, b"").unwrap();
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    std::fs::File::options().write(true).open(&lock).unwrap().set_modified(long_ago).unwrap();
+
+    let started = std::time::Instant::now();
+    let args = create_args("billing");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let refusal = repo.run(Who::Agent, &args).refused("LOCKED");
+
+    assert!(started.elapsed() < std::time::Duration::from_secs(10), "no 31 s of retries first");
+    assert!(refusal.message.contains("refs/heads/drafts.lock"), "{}", refusal.message);
+    assert!(refusal.stderr.contains("remove"), "{}", refusal.stderr);
+    assert_eq!(repo.files_on("drafts"), Vec::<String>::new());
+}
+
+#[test]
+fn a_lock_held_by_a_live_writer_is_waited_for() {
+    let repo = TestRepo::new();
+    let lock = repo.path.join(".git/refs/heads/drafts.lock");
+    std::fs::write(&lock, b"").unwrap();
+    let releaser = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            std::fs::remove_file(lock).unwrap();
+        })
+    };
+    let output = repo.command(Who::Agent).args(create_args("billing")).output().unwrap();
+    releaser.join().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(repo.files_on("drafts").len(), 1);
+}

@@ -69,7 +69,7 @@ pub fn exit_code_of(code: &str) -> i32 {
         | "BASE_CHANGED"
         | "INVALID_DRAFT" => 4,
         "NOT_FOUND" | "AMBIGUOUS_ID" => 5,
-        "CONFLICT" | "DIRTY_WORKTREE" => 6,
+        "CONFLICT" | "LOCKED" | "DIRTY_WORKTREE" => 6,
         "NOT_A_REPO" | "NOT_INITIALIZED" | "INVALID_CONFIG" | "SIGNING_KEY_MISSING" | "EVIDENCE_INVALID" => 7,
         other => panic!("no exit code known for {other}"),
     }
