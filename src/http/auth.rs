@@ -156,10 +156,18 @@ pub(crate) fn session_cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.trim().to_string())
 }
 
+/// Whether a request carries any MCP credential (an `Authorization`
+/// header, valid or not). Such a request is an agent's on every route, so a
+/// person's session riding along never lends it a person's rights.
+pub(crate) fn carries_mcp_credential(headers: &HeaderMap) -> bool {
+    headers.contains_key(axum::http::header::AUTHORIZATION)
+}
+
 /// Who a JSON API request is: an agent with a valid bearer token, or the
 /// session's person naming themselves in `X-User-Id`.
 pub(crate) fn api_caller(state: &AppState, headers: &HeaderMap) -> Result<Caller, Refusal> {
-    if let Some(authorization) = headers.get(axum::http::header::AUTHORIZATION) {
+    if carries_mcp_credential(headers) {
+        let authorization = &headers[axum::http::header::AUTHORIZATION];
         let offered = authorization
             .to_str()
             .ok()

@@ -41,17 +41,21 @@ struct Visitor {
     token: String,
     session: Session,
     flash: Option<Flash>,
+    /// The request also carries an MCP credential: then it is an agent's,
+    /// whatever session and CSRF token come with it.
+    agent: bool,
 }
 
 impl Visitor {
     fn find(state: &AppState, headers: &HeaderMap) -> Option<Visitor> {
         let (token, session) = auth::page_session(state, headers)?;
         let flash = state.sessions().get(&token).and_then(|s| s.flash.take());
-        Some(Visitor { token, session, flash })
+        let agent = auth::carries_mcp_credential(headers);
+        Some(Visitor { token, session, flash, agent })
     }
 
     fn caller(&self) -> Caller {
-        Caller::Human(self.session.user.clone())
+        if self.agent { Caller::Agent } else { Caller::Human(self.session.user.clone()) }
     }
 
     fn frame(&self, pending: Option<usize>) -> Frame<'_> {
@@ -150,7 +154,7 @@ async fn review(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
     match shown {
         Ok((shown, pending)) => {
             let actions = Actions { user: &visitor.session.user, csrf: &visitor.session.csrf };
-            let body = pages::review_body(&shown, Some(actions), Utc::now());
+            let body = pages::review_body(&shown, (!visitor.agent).then_some(actions), Utc::now());
             let title = format!("Draft {}", shown.view.id.short(8));
             Html(pages::page(&title, &visitor.frame(Some(pending)), &body)).into_response()
         }

@@ -226,3 +226,26 @@ async fn signing_out_ends_the_session() {
     assert!(reply.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
     assert_eq!(server.send(page(&server, "/")).await.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_form_post_carrying_an_agents_token_with_a_persons_session_is_an_agents_and_applies_nothing() {
+    let server = Server::new();
+    let id = server.draft("stripe-payments");
+    let digest = server.repo.show_json(&id)["spec_digest"].as_str().unwrap().to_string();
+    let refs = server.repo.refs();
+    let fields = [("csrf", server.alice.csrf.as_str()), ("digest", digest.as_str())];
+    let mut request = form(&server, &format!("/drafts/{id}/apply"), &fields);
+    request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {}", super::TOKEN).parse().unwrap());
+    let html = follow(&server, server.send(request).await).await.text();
+    assert!(html.contains("MCP_CANNOT_APPLY"), "{html}");
+    assert_eq!(server.repo.refs(), refs, "nothing moved");
+    assert_eq!(server.repo.show_json(&id)["status"], "pending");
+
+    // The review page offers such a request no buttons either.
+    let mut request = page(&server, &format!("/drafts/{id}"));
+    request.headers_mut().insert(header::AUTHORIZATION, format!("Bearer {}", super::TOKEN).parse().unwrap());
+    let html = server.send(request).await.text();
+    assert!(!html.contains(r#"class="apply""#) && !html.contains(r#"class="discard""#), "{html}");
+    let html = server.send(page(&server, &format!("/drafts/{id}"))).await.text();
+    assert!(html.contains(r#"class="apply""#), "the person's own request still gets the buttons");
+}
