@@ -3,7 +3,7 @@
 use super::Context;
 use super::output::{Report, Style};
 use crate::error::Result;
-use crate::service::Applied;
+use crate::service::{Applied, WorkTreeFollow};
 use std::io::{self, Write};
 
 /// Apply a draft to main (people only): every check must pass, then one commit on main writes the resource.
@@ -32,6 +32,14 @@ impl Report for Applied {
             self.resource,
             &self.commit[..12]
         )?;
+        if self.work_tree == WorkTreeFollow::Pending {
+            writeln!(
+                out,
+                "{} the work tree has not followed main yet (the index was busy); the next draft command brings {} in",
+                style.yellow("note:"),
+                self.resource
+            )?;
+        }
         writeln!(out, "The signed draft_applied record is on that commit: draft evidence prove {}", &self.id)
     }
 }

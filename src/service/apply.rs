@@ -25,6 +25,20 @@ pub struct Applied {
     /// The new commit on main.
     pub commit: String,
     pub resource: String,
+    /// What became of the checked-out work tree.
+    pub work_tree: WorkTreeFollow,
+}
+
+/// Whether the index and work tree followed main after an apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WorkTreeFollow {
+    /// Main is not checked out here (or the repository is bare).
+    None,
+    Followed,
+    /// The refs moved but the work tree could not follow yet (say, another
+    /// git command held the index): the next command finishes it.
+    Pending,
 }
 
 impl Service {
@@ -108,6 +122,9 @@ impl Service {
             };
             let note = self.note_update(main_commit, &view.path, &record, now)?;
             stop_at("after-objects")?;
+            if checked_out {
+                self.store.journal_follow(main_commit, &[resource.as_str()])?;
+            }
 
             let drafts_ref = format!("refs/heads/{}", layout.config.drafts_branch);
             let updates = [
@@ -120,12 +137,16 @@ impl Service {
                 note,
             ];
             self.store.update_refs(&updates, &format!("draft apply {full_id}"))?;
-            Ok((Applied { id: full_id, commit: main_commit.to_string(), resource: resource.clone() }, checked_out))
+            let work_tree = if checked_out { WorkTreeFollow::Pending } else { WorkTreeFollow::None };
+            Ok(Applied { id: full_id, commit: main_commit.to_string(), resource: resource.clone(), work_tree })
         })?;
-        let (applied, checked_out) = outcome;
+        let mut applied = outcome;
         stop_at("after-refs")?;
-        if checked_out {
-            self.store.follow_head(&[applied.resource.as_str()])?;
+        // The apply happened: a work tree that cannot follow now is finished
+        // by the next command (the journal says what), not reported as failed.
+        if applied.work_tree == WorkTreeFollow::Pending && self.store.follow_head(&[applied.resource.as_str()]).is_ok()
+        {
+            applied.work_tree = WorkTreeFollow::Followed;
         }
         Ok(applied)
     }

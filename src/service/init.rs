@@ -80,6 +80,9 @@ impl Service {
             )?;
             let mut updates = vec![RefUpdate { refname: main_ref.clone(), old: old_main, new: commit }];
             updates.extend(self.missing_branch_and_notes(&config)?);
+            if checked_out {
+                self.store.journal_follow(commit, &paths)?;
+            }
             self.store.update_refs(&updates, "draft init")?;
             Ok(commit)
         })?;

@@ -12,7 +12,7 @@ mod init;
 mod read;
 mod validate;
 
-pub use apply::Applied;
+pub use apply::{Applied, WorkTreeFollow};
 pub use audit::VerifiedLog;
 pub use create::{CreateRequest, Created};
 pub use discard::Discarded;
@@ -83,7 +83,11 @@ pub struct Layout {
 
 impl Service {
     pub fn open(repo: Option<&Path>, env: CallerEnv) -> Result<Service> {
-        let service = Service { store: Store::open(repo)?, env, clock: Box::new(Utc::now) };
+        let store = Store::open(repo)?;
+        // A command that stopped after moving the checked-out branch left
+        // its work tree behind; finish that first.
+        store.finish_interrupted_follow();
+        let service = Service { store, env, clock: Box::new(Utc::now) };
         Ok(match test_clock() {
             Some(now) => service.with_clock(move || now),
             None => service,

@@ -1,12 +1,20 @@
 //! Keeping a checked-out branch's index and work tree in step when we commit
 //! to that branch behind git's back.
 //!
-//! Must never: overwrite a user's local change. Dirty paths are refused before
-//! any ref moves; only the paths a command wrote are checked out afterwards.
+//! What can be decided before the refs move is: the paths must be clean, no
+//! folder on their way may be a symlink (git refuses to write through one;
+//! so do we), and the index must not be locked. Then a journal records which
+//! paths must follow which commit; the refs move; the paths follow and the
+//! journal goes. A command that stops in between leaves the journal, and the
+//! next command that opens the repository finishes the follow, so the index
+//! never keeps a staged deletion of a file the commit added.
+//!
+//! Must never: overwrite a user's local change, or write outside the work tree.
 
 use super::Store;
 use crate::error::{Code, Error, Result};
-use git2::{Status, build::CheckoutBuilder};
+use git2::{Oid, Status, build::CheckoutBuilder};
+use std::path::{Path, PathBuf};
 
 impl Store {
     /// Whether `branch` is the branch checked out in this repo's work tree.
@@ -14,13 +22,34 @@ impl Store {
         !self.repo().is_bare() && self.head_branch().as_deref() == Some(branch)
     }
 
-    /// Refuses with `DIRTY_WORKTREE` if any of `paths` differs, in the index or
-    /// the work tree, from the checked-out commit.
+    /// Refuses, before anything moves, what would stop `paths` from
+    /// following a new commit: local changes to them (`DIRTY_WORKTREE`), a
+    /// symlink or file where one of their folders should be
+    /// (`DIRTY_WORKTREE`), a locked index (`LOCKED`).
     pub fn ensure_clean(&self, paths: &[&str]) -> Result<()> {
+        let workdir = self.repo().workdir().map(Path::to_path_buf).unwrap_or_default();
+        for path in paths {
+            if let Some(folder) = blocked_folder(&workdir, path) {
+                return Err(Error::new(
+                    Code::DirtyWorktree,
+                    format!("{folder} in the work tree is not a folder (a symlink or a file), so {path} cannot be written there"),
+                )
+                .with_hint(format!("move {folder} out of the way (git would refuse to write through it too); nothing was changed")));
+            }
+        }
+        let lock = self.repo().path().join("index.lock");
+        if lock.exists() {
+            return Err(Error::new(Code::Locked, format!("the index is locked ({})", lock.display())).with_hint(
+                format!(
+                    "wait for the git command that holds it, or, if none is running, remove {}; nothing was changed",
+                    lock.display()
+                ),
+            ));
+        }
         let dirty: Vec<&str> = paths
             .iter()
             .copied()
-            .filter(|path| match self.repo().status_file(std::path::Path::new(path)) {
+            .filter(|path| match self.repo().status_file(Path::new(path)) {
                 Ok(status) => !(status.is_empty() || status == Status::CURRENT || status == Status::IGNORED),
                 Err(e) => e.code() != git2::ErrorCode::NotFound,
             })
@@ -34,8 +63,24 @@ impl Store {
             ))
     }
 
+    /// Records that `paths` must follow `commit` once the checked-out branch
+    /// points at it: written before the refs move.
+    pub fn journal_follow(&self, commit: Oid, paths: &[&str]) -> Result<()> {
+        let journal = self.follow_journal();
+        std::fs::create_dir_all(journal.parent().expect("the journal lives in a folder"))?;
+        let mut text = format!("{commit}\n");
+        for path in paths {
+            text.push_str(path);
+            text.push('\n');
+        }
+        let partial = journal.with_extension("new");
+        std::fs::write(&partial, text)?;
+        std::fs::rename(partial, journal)?;
+        Ok(())
+    }
+
     /// After the checked-out branch moved, brings `paths` in the index and work
-    /// tree to what HEAD now holds.
+    /// tree to what HEAD now holds, then drops the journal.
     pub fn follow_head(&self, paths: &[&str]) -> Result<()> {
         let mut checkout = CheckoutBuilder::new();
         checkout.force().recreate_missing(true);
@@ -43,6 +88,77 @@ impl Store {
             checkout.path(path);
         }
         self.repo().checkout_head(Some(&mut checkout))?;
+        let _ = std::fs::remove_file(self.follow_journal());
         Ok(())
     }
+
+    /// Finishes a follow a stopped command left in the journal: when HEAD
+    /// still holds the journaled commit, each journaled path that is missing
+    /// from the work tree or whose index entry is not HEAD's is brought to
+    /// HEAD's (a path the user has changed since is left alone). A journal
+    /// that no longer applies is dropped. Never fails the command that
+    /// finds it: what cannot be done now is tried again next time.
+    pub fn finish_interrupted_follow(&self) {
+        let journal = self.follow_journal();
+        let Ok(text) = std::fs::read_to_string(&journal) else { return };
+        let mut lines = text.lines();
+        let commit = lines.next().and_then(|c| Oid::from_str(c).ok());
+        let paths: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
+        let head = self.repo().head().ok().and_then(|h| h.target());
+        let (Some(commit), Some(head)) = (commit, head) else {
+            let _ = std::fs::remove_file(&journal);
+            return;
+        };
+        let holds = head == commit || self.repo().graph_descendant_of(head, commit).unwrap_or(false);
+        if !holds || self.repo().is_bare() {
+            let _ = std::fs::remove_file(&journal);
+            return;
+        }
+        let workdir = self.repo().workdir().map(Path::to_path_buf).unwrap_or_default();
+        let head_tree = self.repo().find_commit(head).and_then(|c| c.tree()).ok();
+        let behind: Vec<&str> = paths
+            .into_iter()
+            .filter(|path| blocked_folder(&workdir, path).is_none())
+            .filter(|path| {
+                // Missing from the work tree, or there exactly as HEAD has it
+                // (only the index is behind): the follow never happened. A
+                // file that differs is the person's, and stays.
+                let on_disk = workdir.join(path);
+                match std::fs::symlink_metadata(&on_disk) {
+                    Err(_) => true,
+                    Ok(meta) if meta.file_type().is_file() => {
+                        let in_head = head_tree.as_ref().and_then(|t| t.get_path(Path::new(path)).ok()).map(|e| e.id());
+                        let here = Oid::hash_file(git2::ObjectType::Blob, &on_disk).ok();
+                        in_head.is_some() && in_head == here
+                    }
+                    Ok(_) => false,
+                }
+            })
+            .collect();
+        if behind.is_empty() {
+            let _ = std::fs::remove_file(&journal);
+            return;
+        }
+        let _ = self.follow_head(&behind);
+    }
+
+    fn follow_journal(&self) -> PathBuf {
+        self.repo().path().join("zen-draft").join("follow-head")
+    }
+}
+
+/// The first folder on `path`'s way in the work tree that is there but is
+/// not a real folder (a symlink, or a file).
+fn blocked_folder(workdir: &Path, path: &str) -> Option<String> {
+    let mut at = workdir.to_path_buf();
+    let folders: Vec<&str> = path.split('/').collect();
+    for (depth, folder) in folders[..folders.len().saturating_sub(1)].iter().enumerate() {
+        at.push(folder);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_dir() => {}
+            Ok(_) => return Some(folders[..=depth].join("/")),
+            Err(_) => return None,
+        }
+    }
+    None
 }

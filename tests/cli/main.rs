@@ -28,3 +28,4 @@ mod spec_fields;
 mod target_urls;
 mod upkeep;
 mod validate;
+mod work_tree;
