@@ -14,3 +14,6 @@ pub mod mcp;
 pub mod service;
 pub mod store;
 pub mod yaml;
+
+#[cfg(test)]
+mod hostile_tests;

@@ -38,6 +38,12 @@ impl Store {
             }
         }
         let lock = self.repo().path().join("index.lock");
+        // A git command (or another apply's follow) holds the index for
+        // milliseconds: wait for it a little; a lock that stays is reported.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while lock.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         if lock.exists() {
             return Err(Error::new(Code::Locked, format!("the index is locked ({})", lock.display())).with_hint(
                 format!(
@@ -66,14 +72,15 @@ impl Store {
     /// Records that `paths` must follow `commit` once the checked-out branch
     /// points at it: written before the refs move.
     pub fn journal_follow(&self, commit: Oid, paths: &[&str]) -> Result<()> {
-        let journal = self.follow_journal();
+        let journal = self.follow_journal(commit);
         std::fs::create_dir_all(journal.parent().expect("the journal lives in a folder"))?;
         let mut text = format!("{commit}\n");
         for path in paths {
             text.push_str(path);
             text.push('\n');
         }
-        let partial = journal.with_extension("new");
+        // Writers racing to apply each journal their own commit.
+        let partial = journal.with_extension(format!("{}.new", std::process::id()));
         std::fs::write(&partial, text)?;
         std::fs::rename(partial, journal)?;
         Ok(())
@@ -88,7 +95,9 @@ impl Store {
             checkout.path(path);
         }
         self.repo().checkout_head(Some(&mut checkout))?;
-        let _ = std::fs::remove_file(self.follow_journal());
+        if let Some(head) = self.repo().head().ok().and_then(|h| h.target()) {
+            let _ = std::fs::remove_file(self.follow_journal(head));
+        }
         Ok(())
     }
 
@@ -99,19 +108,29 @@ impl Store {
     /// that no longer applies is dropped. Never fails the command that
     /// finds it: what cannot be done now is tried again next time.
     pub fn finish_interrupted_follow(&self) {
-        let journal = self.follow_journal();
-        let Ok(text) = std::fs::read_to_string(&journal) else { return };
+        let Ok(entries) = std::fs::read_dir(self.repo().path().join("zen-draft")) else { return };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(FOLLOW_PREFIX) && !name.ends_with(".new") {
+                self.finish_follow(&entry.path());
+            }
+        }
+    }
+
+    fn finish_follow(&self, journal: &Path) {
+        let Ok(text) = std::fs::read_to_string(journal) else { return };
         let mut lines = text.lines();
         let commit = lines.next().and_then(|c| Oid::from_str(c).ok());
         let paths: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
         let head = self.repo().head().ok().and_then(|h| h.target());
         let (Some(commit), Some(head)) = (commit, head) else {
-            let _ = std::fs::remove_file(&journal);
+            let _ = std::fs::remove_file(journal);
             return;
         };
         let holds = head == commit || self.repo().graph_descendant_of(head, commit).unwrap_or(false);
         if !holds || self.repo().is_bare() {
-            let _ = std::fs::remove_file(&journal);
+            let _ = std::fs::remove_file(journal);
             return;
         }
         let workdir = self.repo().workdir().map(Path::to_path_buf).unwrap_or_default();
@@ -135,17 +154,19 @@ impl Store {
                 }
             })
             .collect();
-        if behind.is_empty() {
-            let _ = std::fs::remove_file(&journal);
-            return;
+        if behind.is_empty() || self.follow_head(&behind).is_ok() {
+            let _ = std::fs::remove_file(journal);
         }
-        let _ = self.follow_head(&behind);
     }
 
-    fn follow_journal(&self) -> PathBuf {
-        self.repo().path().join("zen-draft").join("follow-head")
+    /// The journal of the follow of `commit`.
+    fn follow_journal(&self, commit: Oid) -> PathBuf {
+        self.repo().path().join("zen-draft").join(format!("{FOLLOW_PREFIX}{commit}"))
     }
 }
+
+/// Journals are `.git/zen-draft/follow-<commit>`.
+const FOLLOW_PREFIX: &str = "follow-";
 
 /// The first folder on `path`'s way in the work tree that is there but is
 /// not a real folder (a symlink, or a file).

@@ -20,6 +20,7 @@ mod init;
 mod layouts;
 mod list;
 mod mcp;
+mod properties;
 mod proposal_files;
 mod reading;
 mod secrets;
