@@ -50,6 +50,7 @@ impl Service {
         let signer = self.signer_for(&layout, &actor, APPLY_NAMESPACE, Code::NotAnApplier)?;
         let stop = std::env::var("ZEN_TEST_STOP_APPLY").ok();
         let stop_at = |point: &str| -> Result<()> {
+            super::crash_point("apply", point);
             match stop.as_deref() {
                 Some(p) if p == point => Err(Error::internal(format!("apply stopped {point} (ZEN_TEST_STOP_APPLY)"))),
                 _ => Ok(()),

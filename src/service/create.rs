@@ -120,7 +120,7 @@ impl Service {
             sign(signer.as_ref(), record)
         };
         let edit = |_: &git2::Tree<'_>| Ok(vec![(path.clone(), Some(blob))]);
-        let commit = self.commit_to_drafts(&layout, &message, &actor.to_string(), edit, &record)?;
+        let commit = self.commit_to_drafts("create", &layout, &message, &actor.to_string(), edit, &record)?;
         Ok(Created { id: id.to_string(), path, commit: commit.to_string() })
     }
 
@@ -155,6 +155,7 @@ impl Service {
     /// commit and its note land in one ref transaction, or neither does.
     pub(crate) fn commit_to_drafts(
         &self,
+        writer: &str,
         layout: &Layout,
         message: &str,
         author: &str,
@@ -180,7 +181,9 @@ impl Service {
             let old = if tip.is_local { Some(tip.commit) } else { None };
             let update = RefUpdate { refname: refname.clone(), old, new: commit };
             let note = self.note_update(commit, &draft_path, record, now)?;
+            super::crash_point(writer, "after-objects");
             self.store.update_refs(&[update, note], message.lines().next().unwrap_or(""))?;
+            super::crash_point(writer, "after-refs");
             Ok(commit)
         })
     }

@@ -70,7 +70,7 @@ impl Service {
             };
             sign(signer.as_ref(), record)
         };
-        let commit = self.commit_to_drafts(&layout, &message, &actor.to_string(), edit, &record)?;
+        let commit = self.commit_to_drafts("discard", &layout, &message, &actor.to_string(), edit, &record)?;
         Ok(Discarded { id: full_id, commit: commit.to_string() })
     }
 }

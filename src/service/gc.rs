@@ -141,7 +141,9 @@ impl Service {
                 },
                 RefUpdate { refname: NOTES_REF.to_string(), old: notes_tip, new: notes_commit },
             ];
+            super::crash_point("gc", "after-objects");
             self.store.update_refs(&updates, &format!("draft gc: remove {} expired drafts", notes.len()))?;
+            super::crash_point("gc", "after-refs");
             Ok(GcReport { dry_run: false, removed, remaining, skipped, commit: Some(parent.to_string()) })
         })
     }

@@ -83,7 +83,9 @@ impl Service {
             if checked_out {
                 self.store.journal_follow(commit, &paths)?;
             }
+            super::crash_point("init", "after-objects");
             self.store.update_refs(&updates, "draft init")?;
+            super::crash_point("init", "after-refs");
             Ok(commit)
         })?;
         if checked_out {

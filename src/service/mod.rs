@@ -75,6 +75,21 @@ fn test_clock() -> Option<DateTime<Utc>> {
     None
 }
 
+/// Fault injection for the tests (debug builds only): with `ZEN_TEST_CRASH`
+/// set to `<writer>:<point>` (say `create:after-refs`), the process dies at
+/// that point at once, without unwinding or flushing, as `kill -9` would
+/// leave it, so the tests can show that every step of every writer leaves a
+/// state the next command completes or reports. Release builds have no such
+/// switch.
+pub(crate) fn crash_point(writer: &str, point: &str) {
+    #[cfg(debug_assertions)]
+    if std::env::var("ZEN_TEST_CRASH").is_ok_and(|at| at == format!("{writer}:{point}")) {
+        std::process::abort();
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = (writer, point);
+}
+
 /// What a command needs to know about the repo's set-up.
 pub struct Layout {
     pub config: Config,

@@ -8,6 +8,7 @@ mod apply;
 mod browser;
 mod caching;
 mod concurrency;
+mod crashes;
 mod create;
 mod demo;
 mod discard;
