@@ -99,11 +99,31 @@ fn credential() -> impl Strategy<Value = String> {
     ]
 }
 
-/// A credential dressed up: invisible characters inside, wrapped in a URL, a
-/// query string or prose, or both.
+/// A credential dressed up: the case of its random part changed where its
+/// format allows, invisible characters inside, wrapped in a URL, a query
+/// string or prose, or all of these.
 fn disguised() -> impl Strategy<Value = (String, String)> {
-    (credential(), proptest::collection::vec((any::<prop::sample::Index>(), 0usize..5), 0..4), 0usize..5).prop_map(
-        |(secret, hides, wrap)| {
+    (
+        credential(),
+        proptest::collection::vec((any::<prop::sample::Index>(), 0usize..5), 0..4),
+        0usize..5,
+        proptest::collection::vec(any::<bool>(), 64),
+    )
+        .prop_map(|(secret, hides, wrap, flips)| {
+            // Mixed-case bodies (Stripe, GitHub, npm, GitLab) take any case
+            // after their prefix; the others keep theirs.
+            let mixed = ["sk_live_", "rk_live_", "whsec_", "ghp_", "npm_", "glpat-"];
+            let secret = match mixed.iter().find(|p| secret.starts_with(**p)) {
+                Some(prefix) => {
+                    let body: String = secret[prefix.len()..]
+                        .chars()
+                        .zip(flips.iter().cycle())
+                        .map(|(c, flip)| if *flip { c.to_ascii_uppercase() } else { c.to_ascii_lowercase() })
+                        .collect();
+                    format!("{prefix}{body}")
+                }
+                None => secret,
+            };
             let mut chars: Vec<char> = secret.chars().collect();
             for (at, which) in hides {
                 let i = at.index(chars.len() + 1).min(chars.len());
@@ -118,8 +138,7 @@ fn disguised() -> impl Strategy<Value = (String, String)> {
                 _ => format!("\"{hidden}\""),
             };
             (secret, shown)
-        },
-    )
+        })
 }
 
 proptest! {

@@ -69,8 +69,15 @@ impl Service {
                 .map_err(|_| Error::internal("a draft that passed its checks has no endpoint spec"))?;
             let resource = spec.resource_path();
             let checked_out = self.store.is_checked_out(&layout.config.main_branch);
-            if checked_out {
-                self.store.ensure_clean(&[resource.as_str()])?;
+            if checked_out && let Err(dirty) = self.store.ensure_clean(&[resource.as_str()]) {
+                // Main moving under us (another apply, between its ref move
+                // and its work tree following) looks like a local change:
+                // that is a lost race, not the person's edit.
+                let main_ref = format!("refs/heads/{}", layout.config.main_branch);
+                if self.store.ref_target(&main_ref)? != Some(layout.main.commit) {
+                    return Err(UpdateError::Moved);
+                }
+                return Err(dirty.into());
             }
             stop_at("after-checks")?;
 

@@ -5,6 +5,7 @@
 //! where it was.
 
 mod dashboard;
+mod properties;
 mod serve;
 
 use crate::support::{TestRepo, Who};
