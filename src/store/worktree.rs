@@ -79,8 +79,11 @@ impl Store {
             text.push_str(path);
             text.push('\n');
         }
-        // Writers racing to apply each journal their own commit.
-        let partial = journal.with_extension(format!("{}.new", std::process::id()));
+        // Writers racing to apply each journal their own commit, through a
+        // partial file of their own (several may share a process: a server).
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let partial = journal.with_extension(format!("{}-{n}.new", std::process::id()));
         std::fs::write(&partial, text)?;
         std::fs::rename(partial, journal)?;
         Ok(())

@@ -327,3 +327,53 @@ async fn refusals_name_the_argument_and_never_repeat_its_value() {
     assert!(!missing.contains(&value), "{missing}");
     session.finish().await;
 }
+
+/// Hostile arguments to every tool in one session (a fixed list of shapes,
+/// each with a freshly generated secret): the server answers each call, with
+/// a result or a protocol error, echoes no secret, writes nothing on a
+/// refusal, and keeps serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_tool_arguments_are_answered_without_echo_or_effect() {
+    use proptest::strategy::{Strategy, ValueTree};
+    let repo = TestRepo::new();
+    let session = Session::start(&repo, &[]).await;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let secrets = "sk_live_[A-Za-z0-9]{24}|ghp_[A-Za-z0-9]{36}|postgres://u:[a-z]{8}@db|\\PC{1,30}";
+    for round in 0..24 {
+        let secret = secrets.new_tree(&mut runner).unwrap().current();
+        let shapes = [
+            ("create_endpoint_draft", json!({"name": secret, "provider": "stripe", "target_url": GOOD_TARGET})),
+            ("create_endpoint_draft", json!({"name": "x", "provider": secret, "target_url": GOOD_TARGET})),
+            ("create_endpoint_draft", json!({"name": "x", "provider": "stripe", "target_url": secret})),
+            (
+                "create_endpoint_draft",
+                json!({"name": "x", "provider": "stripe", "target_url": GOOD_TARGET, "events": [secret]}),
+            ),
+            (
+                "create_endpoint_draft",
+                json!({"name": "x", "provider": "stripe", "target_url": GOOD_TARGET, "ttl": secret}),
+            ),
+            (
+                "create_endpoint_draft",
+                json!({"name": [secret], "provider": {"a": 1}, "target_url": 7, "extra": secret}),
+            ),
+            ("list_drafts", json!({"status": secret})),
+            ("show_draft", json!({"id": secret})),
+            ("discard_draft", json!({"id": secret, "reason": secret})),
+        ];
+        let (tool, arguments) = &shapes[round % shapes.len()];
+        let refs = repo.refs();
+        let outcome = session.try_call(tool, arguments.clone()).await;
+        let (text, refused) = match &outcome {
+            Ok(result) => (text_of(result), result.is_error == Some(true)),
+            Err(error) => (error.to_string(), true),
+        };
+        assert!(!text.contains(&secret) || secret.len() < 4, "{tool} echoed {secret:?}: {text}");
+        if refused {
+            assert_eq!(repo.refs(), refs, "{tool}: a refused call moved a ref");
+        }
+    }
+    // Still serving.
+    session.call("list_drafts", json!({})).await;
+    session.finish().await;
+}
