@@ -2,7 +2,7 @@
 //!
 //! Agents propose changes as drafts on a `drafts` branch; people review them
 //! and only a person can apply one to `main`. See the README for the tour and
-//! SPEC.md for the contract.
+//! docs/PERFORMANCE.md for what it costs.
 
 pub mod cli;
 pub mod demo;
