@@ -196,9 +196,7 @@ impl Service {
         let reader = DraftReader::new(&self.store, judging.notes_tip)?;
         let evidence = checking != Checking::Skip;
         let wants_notes = |blob, folder| judging.wants_notes(blob, folder);
-        let mut prepare = |chunk: &[(String, Oid)]| -> Result<Vec<RawDraft>> {
-            chunk.iter().map(|(path, blob)| reader.raw(path, *blob, evidence, &wants_notes)).collect()
-        };
+        let mut prepare = |chunk: &[(String, Oid)]| reader.raw_chunk(chunk, evidence, &wants_notes);
         let work = |raws: Vec<RawDraft>| -> Result<Vec<T>> {
             let mut kept: Vec<(Listed, RawDraft)> = raws
                 .into_iter()

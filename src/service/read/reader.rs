@@ -84,6 +84,45 @@ impl<'s> DraftReader<'s> {
         Ok(RawDraft { path: path.to_string(), blob, bytes, folder, notes })
     }
 
+    /// [`DraftReader::raw`] for a chunk of drafts, reading all their files,
+    /// then all their index folders and notes: a pack keeps draft files,
+    /// trees and notes apart, so reading them region by region keeps the
+    /// mapped pack windows few.
+    pub(crate) fn raw_chunk(
+        &self,
+        files: &[(String, Oid)],
+        evidence: bool,
+        wants_notes: &dyn Fn(Oid, Option<Oid>) -> bool,
+    ) -> Result<Vec<RawDraft>> {
+        let mut drafts: Vec<RawDraft> =
+            files.iter().map(|(path, blob)| self.raw(path, *blob, false, &|_, _| false)).collect::<Result<_>>()?;
+        if !evidence {
+            return Ok(drafts);
+        }
+        let mut folders = Vec::with_capacity(drafts.len());
+        for draft in &mut drafts {
+            draft.folder = self.folder_id(&draft.path)?;
+            let wanted = draft.folder.filter(|_| wants_notes(draft.blob, draft.folder));
+            let ids: Option<Vec<Oid>> = match wanted {
+                Some(folder) => Some(self.store.repo().find_tree(folder)?.iter().map(|e| e.id()).collect()),
+                None => None,
+            };
+            folders.push(ids);
+        }
+        for (draft, ids) in drafts.iter_mut().zip(folders) {
+            draft.notes = ids.map(|ids| ids.into_iter().map(|id| (id, self.note(id))).collect());
+        }
+        Ok(drafts)
+    }
+
+    fn note(&self, id: Oid) -> std::result::Result<Vec<u8>, String> {
+        match self.store.read_blob(id, MAX_NOTE_BYTES) {
+            Ok(BlobRead::Bytes(bytes)) => Ok(bytes),
+            Ok(BlobRead::TooLarge(size)) => Err(format!("the note is {size} bytes")),
+            Err(e) => Err(e.message),
+        }
+    }
+
     /// The records indexed beside the draft file at `draft_path`.
     pub(crate) fn records(&self, draft_path: &str) -> Result<FoundRecords> {
         let Some(folder) = self.folder_id(draft_path)? else { return Ok(Vec::new()) };
