@@ -152,7 +152,10 @@ impl Service {
         stop_at("after-refs")?;
         // The apply happened: a work tree that cannot follow now is finished
         // by the next command (the journal says what), not reported as failed.
-        if applied.work_tree == WorkTreeFollow::Pending && self.store.follow_head(&[applied.resource.as_str()]).is_ok()
+        let main_commit =
+            git2::Oid::from_str(&applied.commit).map_err(|_| Error::internal("an apply made no commit"))?;
+        if applied.work_tree == WorkTreeFollow::Pending
+            && self.store.follow_head(main_commit, &[applied.resource.as_str()]).is_ok()
         {
             applied.work_tree = WorkTreeFollow::Followed;
         }

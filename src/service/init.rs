@@ -89,7 +89,7 @@ impl Service {
             Ok(commit)
         })?;
         if checked_out {
-            self.store.follow_head(&paths)?;
+            self.store.follow_head(main_commit, &paths)?;
         }
         Ok(InitOutcome::Initialized { config, main_commit: main_commit.to_string() })
     }

@@ -40,7 +40,7 @@ impl Store {
         let lock = self.repo().path().join("index.lock");
         // A git command (or another apply's follow) holds the index for
         // milliseconds: wait for it a little; a lock that stays is reported.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
         while lock.exists() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
@@ -89,27 +89,32 @@ impl Store {
         Ok(())
     }
 
-    /// After the checked-out branch moved, brings `paths` in the index and work
-    /// tree to what HEAD now holds, then drops the journal.
-    pub fn follow_head(&self, paths: &[&str]) -> Result<()> {
+    /// After the checked-out branch moved to `commit`, brings `paths` in the
+    /// index and work tree to what HEAD now holds, then drops that commit's
+    /// journal (and only that one: another writer's stays until done).
+    pub fn follow_head(&self, commit: Oid, paths: &[&str]) -> Result<()> {
+        self.checkout_paths(paths)?;
+        let _ = std::fs::remove_file(self.follow_journal(commit));
+        Ok(())
+    }
+
+    fn checkout_paths(&self, paths: &[&str]) -> Result<()> {
         let mut checkout = CheckoutBuilder::new();
         checkout.force().recreate_missing(true);
         for path in paths {
             checkout.path(path);
         }
         self.repo().checkout_head(Some(&mut checkout))?;
-        if let Some(head) = self.repo().head().ok().and_then(|h| h.target()) {
-            let _ = std::fs::remove_file(self.follow_journal(head));
-        }
         Ok(())
     }
 
     /// Finishes a follow a stopped command left in the journal: when HEAD
-    /// still holds the journaled commit, each journaled path that is missing
-    /// from the work tree or whose index entry is not HEAD's is brought to
-    /// HEAD's (a path the user has changed since is left alone). A journal
-    /// that no longer applies is dropped. Never fails the command that
-    /// finds it: what cannot be done now is tried again next time.
+    /// still holds the journaled commit, each journaled path whose work-tree
+    /// file is still what the commit's parent had (absent if it had none),
+    /// or already what HEAD has, is brought to HEAD's in the index and the
+    /// work tree. Any other content is the person's, and stays. A journal
+    /// that no longer applies is dropped. Never fails the command that finds
+    /// it: what cannot be done now is tried again next time.
     pub fn finish_interrupted_follow(&self) {
         let Ok(entries) = std::fs::read_dir(self.repo().path().join("zen-draft")) else { return };
         for entry in entries.flatten() {
@@ -136,28 +141,30 @@ impl Store {
             let _ = std::fs::remove_file(journal);
             return;
         }
+        let tree_of = |id: Oid| self.repo().find_commit(id).and_then(|c| c.tree()).ok();
+        let before = self.repo().find_commit(commit).ok().and_then(|c| c.parent_id(0).ok()).and_then(tree_of);
+        let after = tree_of(head);
+        let blob_in = |tree: &Option<git2::Tree<'_>>, path: &str| {
+            tree.as_ref().and_then(|t| t.get_path(Path::new(path)).ok()).map(|e| e.id())
+        };
         let workdir = self.repo().workdir().map(Path::to_path_buf).unwrap_or_default();
-        let head_tree = self.repo().find_commit(head).and_then(|c| c.tree()).ok();
         let behind: Vec<&str> = paths
             .into_iter()
             .filter(|path| blocked_folder(&workdir, path).is_none())
             .filter(|path| {
-                // Missing from the work tree, or there exactly as HEAD has it
-                // (only the index is behind): the follow never happened. A
-                // file that differs is the person's, and stays.
                 let on_disk = workdir.join(path);
-                match std::fs::symlink_metadata(&on_disk) {
-                    Err(_) => true,
-                    Ok(meta) if meta.file_type().is_file() => {
-                        let in_head = head_tree.as_ref().and_then(|t| t.get_path(Path::new(path)).ok()).map(|e| e.id());
-                        let here = Oid::hash_file(git2::ObjectType::Blob, &on_disk).ok();
-                        in_head.is_some() && in_head == here
-                    }
-                    Ok(_) => false,
-                }
+                let here = match std::fs::symlink_metadata(&on_disk) {
+                    Err(_) => None,
+                    Ok(meta) if meta.file_type().is_file() => match Oid::hash_file(git2::ObjectType::Blob, &on_disk) {
+                        Ok(id) => Some(id),
+                        Err(_) => return false,
+                    },
+                    Ok(_) => return false,
+                };
+                here == blob_in(&before, path) || (here.is_some() && here == blob_in(&after, path))
             })
             .collect();
-        if behind.is_empty() || self.follow_head(&behind).is_ok() {
+        if behind.is_empty() || self.checkout_paths(&behind).is_ok() {
             let _ = std::fs::remove_file(journal);
         }
     }

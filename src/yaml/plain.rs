@@ -144,7 +144,10 @@ fn plain_string(text: &str) -> bool {
     let bytes = text.as_bytes();
     let Some(&first) = bytes.first() else { return false };
     if first.is_ascii_digit() {
-        return bytes.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
+        // `0b101`, `0x1f`, `0o17` are numbers to some readers: a letter
+        // right after the first digit is never taken as a string here.
+        return bytes.get(1).is_none_or(|b| b.is_ascii_digit() || *b == b'-')
+            && bytes.iter().all(|&b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b) || b == b'-')
             && bytes.iter().any(|b| b"abcdf".contains(b));
     }
     first.is_ascii_alphabetic()
@@ -294,6 +297,9 @@ mod tests {
             "\na: x\n",         // a blank line
             "A: x\n",           // a key outside the set
             "a: é\n",           // outside ASCII
+            "a: 0b1\n",         // binary to some readers
+            "a: 0b101\n",       // likewise
+            "a: 0d1f\n",        // a letter after the first digit
         ] {
             assert_eq!(read(text), None, "{text:?}");
         }

@@ -104,6 +104,7 @@ fn tricky_string() -> impl Strategy<Value = String> {
         .prop_map(str::to_string),
         "[a-z][a-z0-9._/:@+=-]{0,20}",
         "[0-9a-f][0-9a-fe:.+-]{0,40}",
+        "0[bBxXoO][0-9a-f]{1,12}",
     ]
 }
 

@@ -64,3 +64,33 @@ fn finishing_a_follow_never_overwrites_a_change_made_since() {
 
     assert_eq!(repo.read("endpoints/stripe-payments.yaml"), b"name: my own edit\n");
 }
+
+#[test]
+fn an_interrupted_apply_that_changes_an_existing_endpoint_is_finished_too() {
+    let repo = TestRepo::new();
+    repo.commit_file_on_branch("main", "endpoints/stripe-payments.yaml", b"name: stripe-payments\nprovider: stripe\n");
+    let id = repo.create_endpoint("stripe-payments");
+    repo.command(Who::Human).env("ZEN_TEST_CRASH", "apply:after-refs").args(["apply", &id]).output().unwrap();
+    assert_ne!(repo.status(), "", "the old file is still in the index and the work tree");
+
+    repo.anonymous_draft(&["list"]).success();
+
+    assert_eq!(repo.status(), "", "no staged revert of the apply is left");
+    assert_eq!(
+        String::from_utf8(repo.read("endpoints/stripe-payments.yaml")).unwrap(),
+        repo.file_on("main", "endpoints/stripe-payments.yaml")
+    );
+}
+
+#[test]
+fn a_file_the_person_deleted_after_an_interrupted_apply_stays_deleted() {
+    let repo = TestRepo::new();
+    repo.commit_file_on_branch("main", "endpoints/stripe-payments.yaml", b"name: stripe-payments\nprovider: stripe\n");
+    let id = repo.create_endpoint("stripe-payments");
+    repo.command(Who::Human).env("ZEN_TEST_CRASH", "apply:after-refs").args(["apply", &id]).output().unwrap();
+    std::fs::remove_file(repo.path.join("endpoints/stripe-payments.yaml")).unwrap();
+
+    repo.anonymous_draft(&["list"]).success();
+
+    assert!(!repo.path.join("endpoints/stripe-payments.yaml").exists(), "the person's deletion is theirs");
+}

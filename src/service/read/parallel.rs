@@ -59,7 +59,10 @@ where
                     if stop.load(Ordering::SeqCst) {
                         continue;
                     }
-                    let result = work(prepared);
+                    // A panic in a worker must not leave the reader waiting
+                    // on a queue nobody empties: it becomes this chunk's error.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(prepared)))
+                        .unwrap_or_else(|_| Err(Error::internal("a worker stopped on a bug while reading drafts")));
                     if result.is_err() {
                         stop.store(true, Ordering::SeqCst);
                     }
@@ -75,6 +78,12 @@ where
             for (index, chunk) in items.chunks(CHUNK).enumerate() {
                 if stop.load(Ordering::SeqCst) {
                     break;
+                }
+                // Never more than a few chunks ahead of what was handed on:
+                // results wait in memory until their turn.
+                while index >= emitter.next + 4 * workers {
+                    let Ok(done) = results.recv() else { break };
+                    emitter.take(done, each)?;
                 }
                 let prepared = prepare(chunk)?;
                 if to_workers.send((index, prepared)).is_err() {
@@ -94,7 +103,10 @@ where
         }
         outcome?;
         for done in results.iter() {
-            emitter.take(done, each)?;
+            if let Err(e) = emitter.take(done, each) {
+                stop.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
         }
         if emitter.next == items.len().div_ceil(CHUNK) {
             Ok(())
@@ -142,6 +154,20 @@ mod tests {
         )
         .unwrap();
         assert_eq!(seen, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_panicking_worker_is_an_error_not_a_hang() {
+        let items: Vec<usize> = (0..10_000).collect();
+        let result = pipeline(
+            &items,
+            &mut |chunk| Ok(chunk.to_vec()),
+            &|chunk: Vec<usize>| -> Result<Vec<usize>> {
+                if chunk[0] >= 3 * CHUNK { panic!("bug") } else { Ok(chunk) }
+            },
+            &mut |_| Ok(()),
+        );
+        assert_eq!(result.unwrap_err().code, crate::error::Code::Internal);
     }
 
     #[test]
