@@ -1,7 +1,7 @@
 //! The evidence log through the store: signing and landing records with the
 //! commits they describe, and loading the log to verify it.
 
-use super::read::{DraftReader, MAX_NOTE_BYTES, draft_facts};
+use super::read::{DraftReader, draft_facts, read_note};
 use super::{Layout, Listed, Service};
 use crate::domain::config::ALLOWED_SIGNERS_PATH;
 use crate::domain::draft_id::DraftId;
@@ -155,10 +155,7 @@ impl Service {
         let mut prepare = |chunk: &[(Oid, Oid)]| -> Result<Vec<Read>> {
             let mut out = Vec::with_capacity(chunk.len());
             for &(object, blob) in chunk {
-                let bytes = match self.store.read_blob(blob, MAX_NOTE_BYTES)? {
-                    BlobRead::Bytes(bytes) => Ok(bytes),
-                    BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes, too large to be a record")),
-                };
+                let bytes = read_note(&self.store, blob)?;
                 out.push((object, bytes, commit_facts(&self.store, object, &drafts_history, &main_history)));
             }
             Ok(out)

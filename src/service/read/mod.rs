@@ -8,7 +8,7 @@ mod parallel;
 mod reader;
 
 pub(crate) use parallel::pipeline;
-pub(crate) use reader::{DraftReader, FoundRecords, MAX_NOTE_BYTES, draft_facts};
+pub(crate) use reader::{DraftReader, FoundRecords, draft_facts, read_note};
 use reader::{Interpreter, RawDraft, parse_notes};
 
 use super::evidence::check_signature;
@@ -196,7 +196,7 @@ impl Service {
         let reader = DraftReader::new(&self.store, judging.notes_tip)?;
         let evidence = checking != Checking::Skip;
         let wants_notes = |blob, folder| judging.wants_notes(blob, folder);
-        let mut prepare = |chunk: &[(String, Oid)]| reader.raw_chunk(chunk, evidence, &wants_notes);
+        let mut prepare = |chunk: &[(String, Oid)]| reader.raw(chunk, evidence, &wants_notes);
         let work = |raws: Vec<RawDraft>| -> Result<Vec<T>> {
             let mut kept: Vec<(Listed, RawDraft)> = raws
                 .into_iter()
@@ -259,9 +259,10 @@ impl Service {
             [(path, blob, _)] => {
                 let judging = Judging::new(self, layout, Checking::Exact)?;
                 let reader = DraftReader::new(&self.store, judging.notes_tip)?;
-                let raw = reader.raw(path, *blob, true, &|_, _| true)?;
                 let interpreter = Interpreter::new(&self.store, layout.main.commit, judging.now)?;
-                let mut entries = vec![(interpreter.listed(&raw), raw)];
+                let raws = reader.raw(&[(path.clone(), *blob)], true, &|_, _| true)?;
+                let mut entries: Vec<(Listed, RawDraft)> =
+                    raws.into_iter().map(|raw| (interpreter.listed(&raw), raw)).collect();
                 judging.judge(&mut entries);
                 match entries.pop() {
                     Some((Listed::Draft(view), _)) => Ok(*view),

@@ -60,15 +60,8 @@ impl<'s> DraftReader<'s> {
         Ok(DraftReader { store, notes })
     }
 
-    /// Reads one draft file; with `evidence`, its index folder, and its
-    /// notes when `wants_notes` says so given the file's blob and folder.
-    pub(crate) fn raw(
-        &self,
-        path: &str,
-        blob: Oid,
-        evidence: bool,
-        wants_notes: &dyn Fn(Oid, Option<Oid>) -> bool,
-    ) -> Result<RawDraft> {
+    /// Reads one draft file, nothing else.
+    fn file(&self, path: &str, blob: Oid) -> RawDraft {
         let bytes = match self.store.read_blob(blob, yaml::MAX_DOCUMENT_BYTES) {
             Ok(BlobRead::Bytes(bytes)) => Ok(bytes),
             Ok(BlobRead::TooLarge(size)) => {
@@ -76,51 +69,33 @@ impl<'s> DraftReader<'s> {
             }
             Err(e) => Err(e.message),
         };
-        let folder = if evidence { self.folder_id(path)? } else { None };
-        let notes = match folder {
-            Some(folder) if wants_notes(blob, Some(folder)) => Some(self.notes_in(folder)?),
-            _ => None,
-        };
-        Ok(RawDraft { path: path.to_string(), blob, bytes, folder, notes })
+        RawDraft { path: path.to_string(), blob, bytes, folder: None, notes: None }
     }
 
-    /// [`DraftReader::raw`] for a chunk of drafts, reading all their files,
-    /// then all their index folders and notes: a pack keeps draft files,
-    /// trees and notes apart, so reading them region by region keeps the
-    /// mapped pack windows few.
-    pub(crate) fn raw_chunk(
+    /// Reads draft files (path, blob); with `evidence`, each one's index
+    /// folder, and its notes when `wants_notes` says so given the file's blob
+    /// and folder. All the files first, then all the folders and notes: a
+    /// pack keeps draft files, trees and notes apart, so reading them region
+    /// by region keeps the mapped pack windows few.
+    pub(crate) fn raw(
         &self,
         files: &[(String, Oid)],
         evidence: bool,
         wants_notes: &dyn Fn(Oid, Option<Oid>) -> bool,
     ) -> Result<Vec<RawDraft>> {
-        let mut drafts: Vec<RawDraft> =
-            files.iter().map(|(path, blob)| self.raw(path, *blob, false, &|_, _| false)).collect::<Result<_>>()?;
+        let mut drafts: Vec<RawDraft> = files.iter().map(|(path, blob)| self.file(path, *blob)).collect();
         if !evidence {
             return Ok(drafts);
         }
         let mut folders = Vec::with_capacity(drafts.len());
         for draft in &mut drafts {
             draft.folder = self.folder_id(&draft.path)?;
-            let wanted = draft.folder.filter(|_| wants_notes(draft.blob, draft.folder));
-            let ids: Option<Vec<Oid>> = match wanted {
-                Some(folder) => Some(self.store.repo().find_tree(folder)?.iter().map(|e| e.id()).collect()),
-                None => None,
-            };
-            folders.push(ids);
+            folders.push(draft.folder.filter(|_| wants_notes(draft.blob, draft.folder)));
         }
-        for (draft, ids) in drafts.iter_mut().zip(folders) {
-            draft.notes = ids.map(|ids| ids.into_iter().map(|id| (id, self.note(id))).collect());
+        for (draft, folder) in drafts.iter_mut().zip(folders) {
+            draft.notes = folder.map(|folder| self.notes_in(folder)).transpose()?;
         }
         Ok(drafts)
-    }
-
-    fn note(&self, id: Oid) -> std::result::Result<Vec<u8>, String> {
-        match self.store.read_blob(id, MAX_NOTE_BYTES) {
-            Ok(BlobRead::Bytes(bytes)) => Ok(bytes),
-            Ok(BlobRead::TooLarge(size)) => Err(format!("the note is {size} bytes")),
-            Err(e) => Err(e.message),
-        }
     }
 
     /// The records indexed beside the draft file at `draft_path`.
@@ -131,15 +106,7 @@ impl<'s> DraftReader<'s> {
 
     fn notes_in(&self, folder: Oid) -> Result<RawNotes> {
         let folder = self.store.repo().find_tree(folder)?;
-        let mut notes = Vec::with_capacity(folder.len());
-        for entry in folder.iter() {
-            let note = match self.store.read_blob(entry.id(), MAX_NOTE_BYTES)? {
-                BlobRead::Bytes(bytes) => Ok(bytes),
-                BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes")),
-            };
-            notes.push((entry.id(), note));
-        }
-        Ok(notes)
+        folder.iter().map(|entry| Ok((entry.id(), read_note(self.store, entry.id())?))).collect()
     }
 
     /// The tree id of the index folder of the draft at `draft_path`: it
@@ -153,6 +120,15 @@ impl<'s> DraftReader<'s> {
             _ => Ok(None),
         }
     }
+}
+
+/// A note's bytes, or why a note that large is no record (a read that fails
+/// is the error).
+pub(crate) fn read_note(store: &Store, id: Oid) -> Result<std::result::Result<Vec<u8>, String>> {
+    Ok(match store.read_blob(id, MAX_NOTE_BYTES)? {
+        BlobRead::Bytes(bytes) => Ok(bytes),
+        BlobRead::TooLarge(size) => Err(format!("the note is {size} bytes, too large to be a record")),
+    })
 }
 
 /// Notes' bytes as records.
