@@ -39,6 +39,7 @@ pub enum Code {
     InvalidConfig,
     SigningKeyMissing,
     EvidenceInvalid,
+    RemoteFailed,
 }
 
 impl Code {
@@ -72,6 +73,7 @@ impl Code {
             Code::InvalidConfig => "INVALID_CONFIG",
             Code::SigningKeyMissing => "SIGNING_KEY_MISSING",
             Code::EvidenceInvalid => "EVIDENCE_INVALID",
+            Code::RemoteFailed => "REMOTE_FAILED",
         }
     }
 
@@ -103,6 +105,7 @@ impl Code {
             | Code::InvalidConfig
             | Code::SigningKeyMissing
             | Code::EvidenceInvalid => 7,
+            Code::RemoteFailed => 8,
         }
     }
 
@@ -131,6 +134,7 @@ impl Code {
             | Code::InvalidConfig
             | Code::SigningKeyMissing
             | Code::EvidenceInvalid => 500,
+            Code::RemoteFailed => 502,
         }
     }
 }

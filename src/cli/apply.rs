@@ -14,12 +14,12 @@ pub struct Args {
     /// The spec digest you reviewed (from `draft show`); apply refuses if the spec differs.
     #[arg(long, value_name = "D")]
     digest: Option<String>,
+    #[command(flatten)]
+    push: super::sync::PushArgs,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
-    let applied = ctx.service()?.apply(&args.id, args.digest.as_deref())?;
-    ctx.print(&applied)?;
-    Ok(0)
+    super::sync::write(ctx, &args.push, |service| service.apply(&args.id, args.digest.as_deref()))
 }
 
 impl Report for Applied {

@@ -39,6 +39,8 @@ pub struct Args {
     /// How long the draft stays open, like 12h or 7d (default: the repo's ttl).
     #[arg(long)]
     ttl: Option<String>,
+    #[command(flatten)]
+    push: super::sync::PushArgs,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
@@ -54,9 +56,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         Ttl::parse(ttl).map_err(|e| Error::new(Code::InvalidSpec, format!("--ttl: {e}")).with_hint(TTL_HINT))?;
         request.ttl = Some(ttl.clone());
     }
-    let created = ctx.service()?.create(&request)?;
-    ctx.print(&created)?;
-    Ok(0)
+    super::sync::write(ctx, &args.push, |service| service.create(&request))
 }
 
 fn spec_from_flags(args: &Args) -> Value {

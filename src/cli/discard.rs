@@ -14,12 +14,12 @@ pub struct Args {
     /// Why it was discarded; recorded in the draft.
     #[arg(long)]
     reason: Option<String>,
+    #[command(flatten)]
+    push: super::sync::PushArgs,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
-    let discarded = ctx.service()?.discard(&args.id, args.reason.as_deref())?;
-    ctx.print(&discarded)?;
-    Ok(0)
+    super::sync::write(ctx, &args.push, |service| service.discard(&args.id, args.reason.as_deref()))
 }
 
 impl Report for Discarded {

@@ -18,13 +18,13 @@ pub struct Args {
     /// Print what would be removed; change nothing.
     #[arg(long)]
     dry_run: bool,
+    #[command(flatten)]
+    push: super::sync::PushArgs,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     let request = GcRequest { max: args.max, tenant: args.tenant.clone(), dry_run: args.dry_run };
-    let report = ctx.service()?.gc(&request)?;
-    ctx.print(&report)?;
-    Ok(0)
+    super::sync::write(ctx, &args.push, |service| service.gc(&request))
 }
 
 impl Report for GcReport {

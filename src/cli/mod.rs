@@ -14,6 +14,7 @@ mod mcp;
 pub mod output;
 mod serve;
 mod show;
+mod sync;
 mod validate;
 
 use crate::error::{Error, Result};
@@ -47,6 +48,7 @@ enum Command {
     Apply(apply::Args),
     Discard(discard::Args),
     Gc(gc::Args),
+    Sync(sync::Args),
     Demo(demo::Args),
     Evidence(evidence::Args),
     Mcp(mcp::Args),
@@ -133,6 +135,7 @@ fn run(ctx: &Context, cli: &Cli) -> Result<u8> {
         Command::Apply(args) => apply::run(ctx, args),
         Command::Discard(args) => discard::run(ctx, args),
         Command::Gc(args) => gc::run(ctx, args),
+        Command::Sync(args) => sync::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
         Command::Evidence(args) => evidence::run(ctx, args),
         Command::Mcp(args) => mcp::run(ctx, args),

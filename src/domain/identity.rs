@@ -69,6 +69,16 @@ fn valid_principal(id: &str, var: &str) -> Result<String> {
 }
 
 impl Actor {
+    /// Reads an actor as records and draft files write it (`agent:ops-bot`,
+    /// `user:alice`); `None` unless it is one, with a valid principal.
+    pub fn parse(text: &str) -> Option<Actor> {
+        if let Some(id) = text.strip_prefix("agent:") {
+            return valid_principal(id, "agent").ok().map(Actor::Agent);
+        }
+        let id = text.strip_prefix("user:")?;
+        valid_principal(id, "user").ok().map(Actor::User)
+    }
+
     /// The bare id: the principal in `allowed_signers`.
     pub fn id(&self) -> &str {
         match self {
@@ -104,6 +114,16 @@ mod tests {
         assert_eq!(actor, Some(Actor::Agent("ops-bot".into())));
         let actor = env(Some(""), None, Some("alice")).actor().unwrap();
         assert_eq!(actor.unwrap().to_string(), "agent:mcp-agent");
+    }
+
+    #[test]
+    fn actors_read_back_as_written() {
+        for actor in [Actor::Agent("ops-bot".into()), Actor::User("alice@example".into())] {
+            assert_eq!(Actor::parse(&actor.to_string()), Some(actor));
+        }
+        assert_eq!(Actor::parse("alice"), None);
+        assert_eq!(Actor::parse("user:a b"), None);
+        assert_eq!(Actor::parse("robot:x"), None);
     }
 
     #[test]

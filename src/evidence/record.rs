@@ -35,6 +35,18 @@ pub enum Record {
         merkle_position: u64,
         previous_digest: String,
         signer: String,
+        /// Second edition (SPEC §8): the main commit the apply made, the
+        /// resource file, the exact blob written there, and the reviewed
+        /// spec's digest, so the record binds what it approves. All four
+        /// or none (records written before the second edition).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        applied_commit: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resource: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resource_blob: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        proposed_spec_digest: Option<String>,
     },
     DraftDiscarded {
         draft_id: String,
@@ -52,6 +64,24 @@ pub enum Record {
         previous_digest: String,
         signer: String,
     },
+}
+
+/// What a second-edition `draft_applied` record approves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ApplyBinding<'a> {
+    pub applied_commit: &'a str,
+    pub resource: &'a str,
+    pub resource_blob: &'a str,
+    pub proposed_spec_digest: &'a str,
+}
+
+/// A `draft_applied` record's binding: whole, absent (first edition), or
+/// partial (which no writer makes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding<'a> {
+    Whole(ApplyBinding<'a>),
+    FirstEdition,
+    Partial,
 }
 
 impl Record {
@@ -118,6 +148,30 @@ impl Record {
             Record::DraftApplied { previous_digest, .. }
             | Record::DraftDiscarded { previous_digest, .. }
             | Record::DraftExpired { previous_digest, .. } => Some(previous_digest),
+        }
+    }
+
+    /// What an apply record binds; `None` for other records.
+    pub fn binding(&self) -> Option<Binding<'_>> {
+        let Record::DraftApplied { applied_commit, resource, resource_blob, proposed_spec_digest, .. } = self else {
+            return None;
+        };
+        Some(match (applied_commit, resource, resource_blob, proposed_spec_digest) {
+            (Some(applied_commit), Some(resource), Some(resource_blob), Some(proposed_spec_digest)) => {
+                Binding::Whole(ApplyBinding { applied_commit, resource, resource_blob, proposed_spec_digest })
+            }
+            (None, None, None, None) => Binding::FirstEdition,
+            _ => Binding::Partial,
+        })
+    }
+
+    /// The spec digest a `draft_created` record or a second-edition
+    /// `draft_applied` record names.
+    pub fn spec_digest(&self) -> Option<&str> {
+        match self {
+            Record::DraftCreated { proposed_spec_digest, .. } => Some(proposed_spec_digest),
+            Record::DraftApplied { proposed_spec_digest, .. } => proposed_spec_digest.as_deref(),
+            _ => None,
         }
     }
 

@@ -6,7 +6,7 @@
 //! problem is reported with the position (or commit) where it was found.
 
 use super::merkle::{self, Hash, MerkleLog};
-use super::record::{Record, SignedRecord};
+use super::record::{Binding, Record, SignedRecord};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
@@ -19,6 +19,9 @@ pub struct Entry {
     pub note: Result<SignedRecord, String>,
     /// What the annotated commit says about itself.
     pub commit: CommitFacts,
+    /// For a second-edition `draft_applied` record: the blob the annotated
+    /// commit holds at the record's `resource` path, if any.
+    pub resource_blob: Option<String>,
 }
 
 /// Facts about an annotated commit, from its message and position in history.
@@ -193,6 +196,44 @@ pub fn verify_log(
                     format!("no earlier draft_created record for draft {id}"),
                 )),
             },
+        }
+    }
+
+    // Second-edition apply records bind the commit, file and blob they
+    // approve, and the spec the draft was created with.
+    let created_specs: HashMap<&str, &str> = by_position
+        .values()
+        .filter_map(|(_, signed)| match &signed.record {
+            Record::DraftCreated { draft_id, proposed_spec_digest, .. } => {
+                Some((draft_id.as_str(), proposed_spec_digest.as_str()))
+            }
+            _ => None,
+        })
+        .collect();
+    for (position, (entry, signed)) in &by_position {
+        let id = signed.record.draft_id();
+        let mut flag = |reason: String| problems.push(problem(Some(*position), entry, Some(id), reason));
+        match signed.record.binding() {
+            None | Some(Binding::FirstEdition) => {}
+            Some(Binding::Partial) => {
+                flag("the draft_applied record names only some of applied_commit, resource, resource_blob and proposed_spec_digest".into());
+            }
+            Some(Binding::Whole(binding)) => {
+                if binding.applied_commit != entry.object {
+                    flag("the draft_applied record is attached to a commit other than its applied_commit".into());
+                }
+                if entry.resource_blob.as_deref() != Some(binding.resource_blob) {
+                    flag(format!(
+                        "the applied commit's {} is not the blob the draft_applied record approves",
+                        binding.resource
+                    ));
+                }
+                if created_specs.get(id).is_some_and(|digest| *digest != binding.proposed_spec_digest) {
+                    flag(format!(
+                        "the draft_applied record approves a spec other than the one draft {id} was created with"
+                    ));
+                }
+            }
         }
     }
 

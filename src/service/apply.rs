@@ -46,6 +46,17 @@ impl Service {
     /// to the spec digest the reviewer saw.
     pub fn apply(&self, id: &str, reviewed_digest: Option<&str>) -> Result<Applied> {
         let actor = self.applier()?;
+        self.apply_as(&actor, id, reviewed_digest)
+    }
+
+    /// Applies as `actor`: the caller, or the person whose apply a sync
+    /// replays (with their key: only the key that signed it may replay it).
+    pub(crate) fn apply_as(&self, actor: &Actor, id: &str, reviewed_digest: Option<&str>) -> Result<Applied> {
+        let Actor::User(_) = actor else {
+            return Err(Error::new(Code::UserIdRequired, "only a person can apply a draft")
+                .with_hint("a person reviews the draft and applies it"));
+        };
+        let actor = actor.clone();
         let layout = self.layout()?;
         let signer = self.signer_for(&layout, &actor, APPLY_NAMESPACE, Code::NotAnApplier)?;
         let stop = std::env::var("ZEN_TEST_STOP_APPLY").ok();
@@ -116,6 +127,8 @@ impl Service {
                 self.store.write_commit(drafts_tree, &[drafts_tip.commit], &drafts_message, &actor.to_string(), now)?;
 
             let created = self.created_record(&view.path, &view.id)?;
+            let spec_digest =
+                crate::domain::digest::value_digest(view.draft.proposed_spec.as_ref().unwrap_or_default());
             let record = |position| {
                 let record = Record::DraftApplied {
                     draft_id: full_id.clone(),
@@ -125,6 +138,10 @@ impl Service {
                     merkle_position: position,
                     previous_digest: created.digest(),
                     signer: actor.id().to_string(),
+                    applied_commit: Some(main_commit.to_string()),
+                    resource: Some(resource.clone()),
+                    resource_blob: Some(blob.to_string()),
+                    proposed_spec_digest: Some(spec_digest.clone()),
                 };
                 sign(signer.as_ref(), record)
             };

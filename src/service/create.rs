@@ -8,6 +8,7 @@ use crate::domain::digest::value_digest;
 use crate::domain::draft::{DRAFT_VERSION, Draft, DraftType, Proposal, Status};
 use crate::domain::draft_id::DraftId;
 use crate::domain::duration::{TTL_HINT, Ttl};
+use crate::domain::identity::Actor;
 use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
 use crate::error::{Check, Code, Error, Result};
 use crate::evidence::record::{EVIDENCE_NAMESPACE, Record, SignedRecord};
@@ -103,6 +104,37 @@ impl Service {
             discarded_at: None,
             reason: None,
         };
+        self.commit_created(&layout, &actor, signer.as_ref(), draft, &spec)
+    }
+
+    /// Creates again, on the tips a sync replays onto, a draft made in this
+    /// clone: the same id, spec, base and lifetime, its creation checks run
+    /// again against the repository as it is there, and its times those of
+    /// the replay (an event's time is when it entered the shared log).
+    pub(crate) fn replay_create(&self, actor: &Actor, made: &Draft) -> Result<Created> {
+        let layout = self.layout()?;
+        let signer = self.signer_for(&layout, actor, EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
+        let report = check_endpoint_spec(made.proposed_spec.as_ref(), &layout.config);
+        let Some(spec) = report.spec.clone().filter(|_| report.ok()) else {
+            return Err(Error::from_checks(report.checks));
+        };
+        self.check_case_collision(&layout, &spec)?;
+        let now = self.now();
+        let lifetime = made.expires_at - made.created_at;
+        let draft = Draft { created_at: now, expires_at: now + lifetime, ..made.clone() };
+        self.commit_created(&layout, actor, signer.as_ref(), draft, &spec)
+    }
+
+    /// Commits a new draft file and its signed `draft_created` record.
+    fn commit_created(
+        &self,
+        layout: &Layout,
+        actor: &Actor,
+        signer: &dyn crate::evidence::signing::Signer,
+        draft: Draft,
+        spec: &EndpointSpec,
+    ) -> Result<Created> {
+        let id = DraftId::parse(&draft.id).ok_or_else(|| Error::internal("a new draft has no valid id"))?;
         let bytes = render_draft(&draft)?;
         let path = id.path();
         let message = format!("Create draft {id}: endpoint {}\n\nDraft-Id: {id}\nCreated-By: {actor}\n", spec.name);
@@ -117,10 +149,10 @@ impl Service {
                 merkle_position: position,
                 signer: actor.id().to_string(),
             };
-            sign(signer.as_ref(), record)
+            sign(signer, record)
         };
         let edit = |_: &git2::Tree<'_>| Ok(vec![(path.clone(), Some(blob))]);
-        let commit = self.commit_to_drafts("create", &layout, &message, &actor.to_string(), edit, &record)?;
+        let commit = self.commit_to_drafts("create", layout, &message, &actor.to_string(), edit, &record)?;
         Ok(Created { id: id.to_string(), path, commit: commit.to_string() })
     }
 

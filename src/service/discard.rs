@@ -19,6 +19,12 @@ pub struct Discarded {
 impl Service {
     pub fn discard(&self, id: &str, reason: Option<&str>) -> Result<Discarded> {
         let actor = self.env.identity.require_actor()?;
+        self.discard_as(&actor, id, reason)
+    }
+
+    /// Discards as `actor` (the caller, or the actor of a replayed discard).
+    pub(crate) fn discard_as(&self, actor: &Actor, id: &str, reason: Option<&str>) -> Result<Discarded> {
+        let actor = actor.clone();
         let layout = self.layout()?;
         let signer = self.signer_for(&layout, &actor, EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());

@@ -175,13 +175,14 @@ impl Service {
                         .ok()
                         .filter(|signed| signed.record.position() >= trusted_below)
                         .map(|signed| check_signature(signed, &allowed, now));
-                    (Entry { object: object.to_string(), note, commit }, verdict)
+                    (Entry { object: object.to_string(), note, commit, resource_blob: None }, verdict)
                 })
                 .collect())
         };
         let mut entries = Vec::with_capacity(notes.len());
         let mut verdicts: HashMap<String, Result<(), String>> = HashMap::new();
-        super::read::pipeline(&notes, &mut prepare, &work, &mut |(entry, verdict)| {
+        super::read::pipeline(&notes, &mut prepare, &work, &mut |(mut entry, verdict)| {
+            entry.resource_blob = bound_resource_blob(&self.store, &entry);
             if let (Some(verdict), Ok(signed)) = (verdict, &entry.note) {
                 verdicts.insert(signed.signature.clone(), verdict);
             }
@@ -248,6 +249,16 @@ fn commit_facts(store: &Store, object: Oid, drafts: &HashSet<Oid>, main: &HashSe
         None => false,
     };
     CommitFacts { draft_id: trailer("Draft-Id:"), event, reachable }
+}
+
+/// For a second-edition apply record: the blob its annotated commit holds
+/// at the resource path the record names.
+fn bound_resource_blob(store: &Store, entry: &Entry) -> Option<String> {
+    let signed = entry.note.as_ref().ok()?;
+    let Some(crate::evidence::record::Binding::Whole(binding)) = signed.record.binding() else { return None };
+    let commit = Oid::from_str(&entry.object).ok()?;
+    let tree = store.commit_tree(commit).ok()?;
+    store.blob_id_at(&tree, binding.resource).ok().flatten().map(|blob| blob.to_string())
 }
 
 /// Verifies a record's signature for its signer and namespace, against the

@@ -10,11 +10,12 @@
 use super::create::sign;
 use super::{Listed, Service};
 use crate::domain::draft::State;
+use crate::domain::identity::Actor;
 use crate::error::{Code, Error, Result};
 use crate::evidence::NOTES_REF;
 use crate::evidence::record::{EVIDENCE_NAMESPACE, Record, SignedRecord};
 use crate::store::RefUpdate;
-use crate::store::refs::retry_on_race;
+use crate::store::refs::{UpdateError, retry_on_race};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -106,46 +107,84 @@ impl Service {
                 return Ok(GcReport { dry_run: request.dry_run, removed, remaining, skipped, commit: None });
             };
 
-            let tip = self.drafts_tip(&layout)?;
-            let notes_tip = self.store.ref_target(NOTES_REF)?;
-            let first_position = self.log_size(notes_tip)?;
-            let mut parent = tip.commit;
-            let mut notes: Vec<(git2::Oid, String, SignedRecord)> = Vec::new();
-            for (i, (view, created)) in chosen.iter().enumerate() {
-                let tree = self.store.commit_tree(parent)?;
-                let tree = self.store.edit_tree(Some(&tree), &view.path, None)?;
-                let tree = match tree {
-                    Some(tree) => tree,
-                    None => self.store.empty_tree()?,
-                };
-                let id = view.id;
-                let message = format!("Remove {} draft {id}\n\nDraft-Id: {id}\nRemoved-By: {actor}\n", view.state);
-                let commit = self.store.write_commit(tree, &[parent], &message, &actor.to_string(), now)?;
-                let record = Record::DraftExpired {
-                    draft_id: id.to_string(),
-                    removed_by: actor.to_string(),
-                    removed_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    merkle_position: first_position + i as u64,
-                    previous_digest: created.digest(),
-                    signer: actor.id().to_string(),
-                };
-                notes.push((commit, view.path.clone(), sign(signer.as_ref(), record)?));
-                parent = commit;
-            }
-            let notes_commit = self.write_notes(notes_tip, &notes, now)?;
-            let updates = [
-                RefUpdate {
-                    refname: format!("refs/heads/{}", layout.config.drafts_branch),
-                    old: tip.is_local.then_some(tip.commit),
-                    new: parent,
-                },
-                RefUpdate { refname: NOTES_REF.to_string(), old: notes_tip, new: notes_commit },
-            ];
-            super::crash_point("gc", "after-objects");
-            self.store.update_refs(&updates, &format!("draft gc: remove {} expired drafts", notes.len()))?;
-            super::crash_point("gc", "after-refs");
+            let chosen: Vec<(&super::DraftView, Record)> = chosen.into_iter().map(|(v, c)| (&**v, c)).collect();
+            let parent = self.remove_drafts(&layout, actor, signer.as_ref(), &chosen, now)?;
             Ok(GcReport { dry_run: false, removed, remaining, skipped, commit: Some(parent.to_string()) })
         })
+    }
+}
+
+impl Service {
+    /// Removes again, on the tips a sync replays onto, a draft this clone's
+    /// gc removed: only if it is still removable there.
+    pub(crate) fn replay_gc(&self, actor: &Actor, id: &str) -> Result<()> {
+        let layout = self.layout()?;
+        let signer = self.signer_for(&layout, actor, EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
+        let now = self.now();
+        retry_on_race(|| {
+            let view = self.find(&layout, id)?;
+            if !removable(&view, layout.config.closed_retention(), now) {
+                return Err(Error::new(
+                    Code::NotPending,
+                    format!("the draft is {}, which gc does not remove yet", view.state),
+                )
+                .into());
+            }
+            let created = self.created_record(&view.path, &view.id)?;
+            self.remove_drafts(&layout, actor, signer.as_ref(), &[(&view, created)], now)?;
+            Ok(())
+        })
+    }
+
+    /// Commits the removal of each draft in `chosen` (one commit each) and
+    /// its signed `draft_expired` record, in one ref transaction; returns
+    /// the new drafts tip.
+    fn remove_drafts(
+        &self,
+        layout: &super::Layout,
+        actor: &Actor,
+        signer: &dyn crate::evidence::signing::Signer,
+        chosen: &[(&super::DraftView, Record)],
+        now: DateTime<Utc>,
+    ) -> Result<git2::Oid, UpdateError> {
+        let tip = self.drafts_tip(layout)?;
+        let notes_tip = self.store.ref_target(NOTES_REF)?;
+        let first_position = self.log_size(notes_tip)?;
+        let mut parent = tip.commit;
+        let mut notes: Vec<(git2::Oid, String, SignedRecord)> = Vec::new();
+        for (i, (view, created)) in chosen.iter().enumerate() {
+            let tree = self.store.commit_tree(parent)?;
+            let tree = match self.store.edit_tree(Some(&tree), &view.path, None)? {
+                Some(tree) => tree,
+                None => self.store.empty_tree()?,
+            };
+            let id = view.id;
+            let message = format!("Remove {} draft {id}\n\nDraft-Id: {id}\nRemoved-By: {actor}\n", view.state);
+            let commit = self.store.write_commit(tree, &[parent], &message, &actor.to_string(), now)?;
+            let record = Record::DraftExpired {
+                draft_id: id.to_string(),
+                removed_by: actor.to_string(),
+                removed_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                merkle_position: first_position + i as u64,
+                previous_digest: created.digest(),
+                signer: actor.id().to_string(),
+            };
+            notes.push((commit, view.path.clone(), sign(signer, record)?));
+            parent = commit;
+        }
+        let notes_commit = self.write_notes(notes_tip, &notes, now)?;
+        let updates = [
+            RefUpdate {
+                refname: format!("refs/heads/{}", layout.config.drafts_branch),
+                old: tip.is_local.then_some(tip.commit),
+                new: parent,
+            },
+            RefUpdate { refname: NOTES_REF.to_string(), old: notes_tip, new: notes_commit },
+        ];
+        super::crash_point("gc", "after-objects");
+        self.store.update_refs(&updates, &format!("draft gc: remove {} expired drafts", notes.len()))?;
+        super::crash_point("gc", "after-refs");
+        Ok(parent)
     }
 }
 

@@ -10,6 +10,7 @@ mod evidence;
 mod gc;
 mod init;
 mod read;
+mod sync;
 mod validate;
 
 pub use apply::{Applied, WorkTreeFollow};
@@ -19,6 +20,7 @@ pub use discard::Discarded;
 pub use gc::{GcReport, GcRequest, RemovedDraft};
 pub use init::{InitOutcome, InitRequest};
 pub use read::{Change, DraftView, ListFilter, Listed, Listing, Shown};
+pub use sync::{Landed, OperationReport, Outcome, PushedRef, SyncReport};
 pub use validate::{ValidateScope, Validated};
 
 use crate::domain::config::{CONFIG_PATH, Config};
@@ -113,6 +115,14 @@ impl Service {
     pub fn with_clock(mut self, clock: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Service {
         self.clock = Box::new(clock);
         self
+    }
+
+    /// Talks to `remote` (`--remote`) instead of `zen.remote` or `origin`.
+    pub fn with_remote(mut self, remote: Option<&str>) -> Result<Service> {
+        if let Some(remote) = remote {
+            self.store.set_remote(remote)?;
+        }
+        Ok(self)
     }
 
     pub fn store(&self) -> &Store {

@@ -7,7 +7,9 @@
 
 pub mod cache;
 pub mod notes;
+pub mod overlay;
 pub mod refs;
+pub mod remote;
 pub mod tree;
 pub mod upkeep;
 pub mod worktree;
@@ -21,6 +23,12 @@ pub use refs::{RefUpdate, UpdateError};
 
 pub struct Store {
     repo: Repository,
+    /// The remote sync and `--push` talk to, and whose remote-tracking
+    /// branches stand in for missing local ones.
+    remote: String,
+    /// While a sync replays operations off the refs: what the refs it
+    /// touches point at in the replay (see [`overlay`]).
+    overlay: overlay::Overlay,
 }
 
 /// Where a branch was found: the local branch, or the remote-tracking copy a
@@ -46,7 +54,13 @@ impl Store {
             Error::new(Code::NotARepo, format!("{place} is not in a git repository ({})", e.message()))
                 .with_hint("run inside your infrastructure repo, or pass --repo PATH")
         })?;
-        Ok(Store { repo })
+        let remote = repo
+            .config()
+            .ok()
+            .and_then(|c| c.get_string("zen.remote").ok())
+            .filter(|r| remote::valid_remote_name(r))
+            .unwrap_or_else(|| remote::DEFAULT_REMOTE.to_string());
+        Ok(Store { repo, remote, overlay: overlay::Overlay::default() })
     }
 
     pub fn repo(&self) -> &Repository {
@@ -65,11 +79,14 @@ impl Store {
         target.strip_prefix("refs/heads/").map(str::to_string)
     }
 
-    /// The local branch `name`, else `origin/<name>`.
+    /// The local branch `name`, else its remote-tracking copy
+    /// (`origin/<name>`).
     pub fn branch_tip(&self, name: &str) -> Result<Option<BranchTip>> {
-        for (refname, is_local) in
-            [(format!("refs/heads/{name}"), true), (format!("refs/remotes/origin/{name}"), false)]
-        {
+        let local = format!("refs/heads/{name}");
+        if let Some(replayed) = self.overlay.get(&local) {
+            return Ok(replayed.map(|commit| BranchTip { refname: local, commit, is_local: true }));
+        }
+        for (refname, is_local) in [(local, true), (format!("refs/remotes/{}/{name}", self.remote), false)] {
             match self.repo.find_reference(&refname) {
                 Ok(reference) => {
                     let commit = reference.peel_to_commit()?.id();
@@ -85,6 +102,9 @@ impl Store {
 
     /// Where a local ref points now, if it exists.
     pub fn ref_target(&self, refname: &str) -> Result<Option<Oid>> {
+        if let Some(replayed) = self.overlay.get(refname) {
+            return Ok(replayed);
+        }
         match self.repo.find_reference(refname) {
             Ok(reference) => Ok(Some(reference.peel_to_commit()?.id())),
             Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),

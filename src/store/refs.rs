@@ -47,11 +47,14 @@ impl Store {
     /// Moves every ref in `updates` or none of them; after a move, starts
     /// git's own upkeep in the background (see [`Store::start_upkeep`]).
     pub fn update_refs(&self, updates: &[RefUpdate], message: &str) -> Result<(), UpdateError> {
+        if let Some(replayed) = self.overlay.update(updates) {
+            return replayed;
+        }
         self.refuse_stale_locks(updates)?;
         match updates {
             [] => return Ok(()),
             [one] => self.update_one(one, message)?,
-            many => self.update_many(many, message)?,
+            many => self.update_many(many, message, true)?,
         }
         self.start_upkeep();
         Ok(())
@@ -69,7 +72,7 @@ impl Store {
         }
     }
 
-    fn update_many(&self, updates: &[RefUpdate], message: &str) -> Result<(), UpdateError> {
+    fn update_many(&self, updates: &[RefUpdate], message: &str, again: bool) -> Result<(), UpdateError> {
         let mut script = String::from("start\n");
         for u in updates {
             match u.old {
@@ -78,9 +81,8 @@ impl Store {
             }
         }
         script.push_str("prepare\ncommit\n");
-        let mut child = Command::new("git")
-            .arg("--git-dir")
-            .arg(self.git_dir())
+        let mut child = self
+            .git()
             .args(["update-ref", "--stdin", "-m", message])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
@@ -94,15 +96,35 @@ impl Store {
         if output.status.success() {
             return Ok(());
         }
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if ["but expected", "already exists", "cannot lock ref", "Unable to create", "is at"]
-            .iter()
-            .any(|s| stderr.contains(s))
-        {
-            Err(UpdateError::Moved)
-        } else {
-            Err(UpdateError::Failed(Error::internal(format!("git update-ref failed: {}", stderr.trim()))))
+        // Decided by the refs, not by git's words: if any ref no longer
+        // points where the update expected, another writer won the race
+        // (a ref held locked by a live writer reads as moved as well).
+        for u in updates {
+            if self.ref_target(&u.refname).ok() != Some(u.old) || self.is_locked(&u.refname) {
+                return Err(UpdateError::Moved);
+            }
         }
+        // Every ref is where we expected and nobody holds it: a writer that
+        // held a lock gave up. Once more; a second failure is real.
+        if again {
+            return self.update_many(updates, message, false);
+        }
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        Err(UpdateError::Failed(Error::internal(format!("git update-ref failed: {}", stderr.trim()))))
+    }
+
+    /// Whether a writer holds `refname` (or the packed refs) locked now.
+    fn is_locked(&self, refname: &str) -> bool {
+        let common = self.repo().commondir();
+        common.join(format!("{refname}.lock")).exists() || common.join("packed-refs.lock").exists()
+    }
+
+    /// A git command on this repository, with a fixed locale so that
+    /// nothing it prints depends on the user's language.
+    pub(crate) fn git(&self) -> Command {
+        let mut command = Command::new("git");
+        command.arg("--git-dir").arg(self.git_dir()).env("LC_ALL", "C").env("LANGUAGE", "C");
+        command
     }
 }
 

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 impl Store {
     /// Whether `branch` is the branch checked out in this repo's work tree.
     pub fn is_checked_out(&self, branch: &str) -> bool {
-        !self.repo().is_bare() && self.head_branch().as_deref() == Some(branch)
+        !self.repo().is_bare() && !self.is_replaying() && self.head_branch().as_deref() == Some(branch)
     }
 
     /// Refuses, before anything moves, what would stop `paths` from

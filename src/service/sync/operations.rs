@@ -1,0 +1,109 @@
+//! The operations a clone owes its remote, read from its own history.
+//!
+//! Every writer lands one notes commit per run, and each record in it names
+//! the commit it describes. So the notes commits reachable from the local
+//! notes ref but not from the remote's are exactly the operations not yet
+//! on the remote, in the order they were made, with nothing kept beside git
+//! that could disagree with it.
+
+use super::super::Service;
+use crate::error::{Error, Result};
+use crate::evidence::record::{Record, SignedRecord};
+use git2::{Delta, Oid, Sort};
+use ssh_key::public::KeyData;
+use std::collections::HashMap;
+
+/// One local operation: a record and the commit it describes.
+#[derive(Debug, Clone)]
+pub(crate) struct Operation {
+    pub signed: SignedRecord,
+    /// The commit the record is attached to (on the drafts branch, or on
+    /// main for an apply).
+    pub object: Oid,
+    /// Where the draft's file is.
+    pub draft_path: String,
+}
+
+impl Operation {
+    /// The key that signed the record, if its signature can be read.
+    pub fn signing_key(&self) -> Option<KeyData> {
+        let signature = ssh_key::SshSig::from_pem(self.signed.signature.trim()).ok()?;
+        Some(signature.public_key().clone())
+    }
+
+    pub fn record(&self) -> &Record {
+        &self.signed.record
+    }
+}
+
+impl Service {
+    /// The operations in the local log that the log at `remote_notes` lacks,
+    /// oldest first.
+    pub(crate) fn local_operations(
+        &self,
+        local_notes: Option<Oid>,
+        remote_notes: Option<Oid>,
+    ) -> Result<Vec<Operation>> {
+        let Some(local_notes) = local_notes else { return Ok(Vec::new()) };
+        if Some(local_notes) == remote_notes {
+            return Ok(Vec::new());
+        }
+        let repo = self.store.repo();
+        let mut walk = repo.revwalk()?;
+        walk.set_sorting(Sort::TOPOLOGICAL | Sort::REVERSE)?;
+        walk.push(local_notes)?;
+        if let Some(remote) = remote_notes {
+            walk.hide(remote)?;
+        }
+        let mut operations = Vec::new();
+        for commit in walk {
+            let commit = repo.find_commit(commit?)?;
+            if commit.parent_count() > 1 {
+                return Err(Error::new(
+                    crate::error::Code::Conflict,
+                    "the local evidence notes have a merge commit, which zen-draft never writes",
+                )
+                .with_hint("the notes were merged by hand (git notes merge); reset refs/notes/zen-evidence to the remote's and make the operations again"));
+            }
+            let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
+            let tree = commit.tree()?;
+            let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
+            let mut notes: Vec<(Oid, Oid)> = Vec::new();
+            let mut indexed: HashMap<Oid, (String, String)> = HashMap::new();
+            for delta in diff.deltas() {
+                if !matches!(delta.status(), Delta::Added | Delta::Modified) {
+                    continue;
+                }
+                let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else { continue };
+                let blob = delta.new_file().id();
+                let hex: String = path.chars().filter(|c| *c != '/').collect();
+                if hex.len() == 40 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                    if let Ok(object) = Oid::from_str(&hex) {
+                        notes.push((object, blob));
+                    }
+                } else if let Some((folder, event)) = path.rsplit_once('/') {
+                    indexed.insert(blob, (format!("{folder}.yaml"), event.to_string()));
+                }
+            }
+            let mut found: Vec<Operation> = Vec::with_capacity(notes.len());
+            for (object, blob) in notes {
+                let text = super::super::read::read_note(&self.store, blob)?
+                    .ok()
+                    .and_then(|bytes| String::from_utf8(bytes).ok());
+                let Some(signed) = text.and_then(|t| SignedRecord::parse_note(&t).ok()) else {
+                    continue; // not a record: nothing to replay (verify reports it)
+                };
+                // Where the draft is: its record's index entry beside it.
+                let Some((draft_path, _)) = indexed.get(&blob).filter(|(_, event)| event == signed.record.event())
+                else {
+                    continue;
+                };
+                let draft_path = draft_path.clone();
+                found.push(Operation { signed, object, draft_path });
+            }
+            found.sort_by_key(|op| op.record().position());
+            operations.extend(found);
+        }
+        Ok(operations)
+    }
+}
