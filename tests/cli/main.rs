@@ -27,6 +27,7 @@ mod reading;
 mod secrets;
 mod show;
 mod spec_fields;
+mod sync;
 mod target_urls;
 mod upkeep;
 mod validate;

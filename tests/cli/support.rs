@@ -781,3 +781,92 @@ impl TestRepo {
         repo
     }
 }
+
+// ---- many clones of one central repository ----
+
+impl TestRepo {
+    /// `git clone <url>` into a new temp dir, with the keys of `keys_from`
+    /// (the central repo's test keys): a clone of a remote over any transport.
+    pub fn clone_url(url: &str, keys_from: &TestRepo) -> TestRepo {
+        let repo = TestRepo::blank("clone", false);
+        let target = repo.path.to_str().expect("utf-8 temp path").to_string();
+        repo.git_in(&repo.root, &["clone", "-q", url, &target]);
+        if keys_from.keys_dir().exists() {
+            std::fs::create_dir_all(repo.keys_dir()).expect("keys dir");
+            for name in ["alice", "ops-bot"] {
+                std::fs::copy(keys_from.keys_dir().join(name), repo.keys_dir().join(name)).expect("copy key");
+            }
+        }
+        repo
+    }
+
+    /// The central repo's URL for `git clone` over the file system.
+    pub fn file_url(&self) -> String {
+        format!("file://{}", self.path.display())
+    }
+
+    /// The records of the log, in position order, as `evidence verify --json` lists them.
+    pub fn positions(&self) -> Vec<u64> {
+        let tree = self.git(&["ls-tree", "-r", "--name-only", "refs/notes/zen-evidence"]);
+        let mut positions: Vec<u64> = tree
+            .lines()
+            .filter(|p| p.chars().filter(|c| *c != '/').count() == 40 && !p.starts_with("drafts"))
+            .map(|p| {
+                let note = self.git(&["show", &format!("refs/notes/zen-evidence:{p}")]);
+                let record: Value = serde_json::from_str(note.lines().next().expect("a record line")).expect("JSON");
+                record["merkle_position"].as_u64().expect("a position")
+            })
+            .collect();
+        positions.sort_unstable();
+        positions
+    }
+}
+
+/// `git daemon` serving a central bare repo on loopback, pushes allowed:
+/// a real git server process, for as long as this value lives.
+pub struct GitDaemon {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl GitDaemon {
+    pub fn serve(central: &TestRepo) -> GitDaemon {
+        assert!(central.bare, "git daemon serves the bare central repo");
+        for _ in 0..20 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().unwrap().port();
+            let mut cmd = central.git_command();
+            cmd.args(["daemon", "--reuseaddr", "--export-all", "--enable=receive-pack", "--listen=127.0.0.1"])
+                .arg(format!("--port={port}"))
+                .arg(format!("--base-path={}", central.root.display()))
+                .arg(&central.root)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            let mut child = cmd.spawn().expect("git daemon starts (Debian: git-daemon-sysvinit or git's git-daemon)");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while std::time::Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return GitDaemon { child, port };
+                }
+                if child.try_wait().ok().flatten().is_some() {
+                    break; // lost the port to someone else: try another
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("git daemon did not start");
+    }
+
+    /// The central repo's URL through the daemon.
+    pub fn url(&self) -> String {
+        format!("git://127.0.0.1:{}/repo.git", self.port)
+    }
+}
+
+impl Drop for GitDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -82,7 +82,7 @@ pub enum Outcome {
     /// It can no longer happen there; it is gone from the local refs.
     Dropped,
     /// Signed by a key other than the caller's (or waiting for one that
-    /// is): it stays in the local refs for its signer's sync.
+    /// is): kept in this clone (`refs/zen-draft/owed`) for its signer's sync.
     Unpushed,
 }
 
@@ -197,8 +197,10 @@ impl Service {
                 return Ok(remote);
             }
             let updates: Vec<(Oid, String)> = to_push.iter().map(|(r, c)| (*c, r.clone())).collect();
+            super::crash_point("sync", "before-push");
             match self.store.push(&updates) {
                 Ok(()) => {
+                    super::crash_point("sync", "after-push");
                     for (refname, commit) in to_push {
                         report.pushed.retain(|p| p.refname != refname);
                         report.pushed.push(PushedRef { refname, commit: commit.to_string() });
@@ -254,8 +256,16 @@ impl Service {
         for r in refs.all() {
             standing.insert(r, self.standing(local[r], tip(r))?);
         }
-        let operations = self.local_operations(local[&refs.notes], tip(&refs.notes))?;
-        let needs_replay = standing.values().any(|s| matches!(s, Standing::Diverged))
+        let owed = self.owed_operations()?;
+        let mut operations = owed.clone();
+        for op in self.local_operations(local[&refs.notes], tip(&refs.notes))? {
+            let key = (op.record().event(), op.record().draft_id());
+            if !operations.iter().any(|o| (o.record().event(), o.record().draft_id()) == key) {
+                operations.push(op);
+            }
+        }
+        let needs_replay = !owed.is_empty()
+            || standing.values().any(|s| matches!(s, Standing::Diverged))
             || (!operations.is_empty() && standing.values().any(|s| matches!(s, Standing::Behind)));
         if !needs_replay {
             for op in &operations {
@@ -293,21 +303,36 @@ impl Service {
         let key = self.caller_key();
         let (replayed, tips) = self.store.replaying(seed, || self.replay(&operations, key.as_ref()));
         let replayed = replayed?;
-        let owes = replayed.iter().any(|o| o.outcome == Outcome::Unpushed);
+        // What this clone still owes moves with its refs: kept aside, in
+        // the same transaction, for its signers' sync.
+        let still_owed: Vec<&Operation> = operations
+            .iter()
+            .zip(&replayed)
+            .filter(|(_, r)| r.outcome == Outcome::Unpushed)
+            .map(|(op, _)| op)
+            .collect();
+        let mut moves: Vec<RefUpdate> = refs
+            .all()
+            .into_iter()
+            .filter_map(|r| {
+                let new = tips.get(r).copied().flatten()?;
+                (local[r] != Some(new)).then(|| RefUpdate { refname: r.to_string(), old: local[r], new })
+            })
+            .collect();
+        let owed_tip = self.store.ref_target(operations::OWED_REF)?;
+        let unchanged = still_owed.len() == owed.len()
+            && still_owed.iter().zip(&owed).all(|(a, b)| a.signed.signature == b.signed.signature);
+        if !unchanged {
+            moves.push(RefUpdate {
+                refname: operations::OWED_REF.to_string(),
+                old: owed_tip,
+                new: self.owed_commit(&still_owed)?,
+            });
+        }
         for op in replayed {
             report.record(op);
         }
-        if !owes {
-            let moves: Vec<RefUpdate> = refs
-                .all()
-                .into_iter()
-                .filter_map(|r| {
-                    let new = tips.get(r).copied().flatten()?;
-                    (local[r] != Some(new)).then(|| RefUpdate { refname: r.to_string(), old: local[r], new })
-                })
-                .collect();
-            self.move_local_refs(refs, &moves, report)?;
-        }
+        self.move_local_refs(refs, &moves, report)?;
         Ok(refs
             .all()
             .into_iter()
@@ -526,7 +551,7 @@ impl Service {
                 .with_hint("another command wrote to this clone at the same time; run `draft sync` again"),
             crate::store::UpdateError::Failed(e) => e,
         })?;
-        for m in moves {
+        for m in moves.iter().filter(|m| m.refname != operations::OWED_REF) {
             report.updated.retain(|u| *u != m.refname);
             report.updated.push(m.refname.clone());
         }

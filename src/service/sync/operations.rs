@@ -107,3 +107,63 @@ impl Service {
         Ok(operations)
     }
 }
+
+/// Where a clone keeps the operations it owes its remote but cannot push
+/// itself (signed by another key): never pushed, moved only with the local
+/// refs, in the same transaction.
+pub(crate) const OWED_REF: &str = "refs/zen-draft/owed";
+
+impl Service {
+    /// The operations kept in [`OWED_REF`], in order.
+    pub(crate) fn owed_operations(&self) -> Result<Vec<Operation>> {
+        let Some(commit) = self.store.ref_target(OWED_REF)? else { return Ok(Vec::new()) };
+        let tree = self.store.commit_tree(commit)?;
+        let mut operations = Vec::new();
+        let mut folders: Vec<(String, Oid)> =
+            tree.iter().filter_map(|e| Some((e.name().ok()?.to_string(), e.id()))).collect();
+        folders.sort();
+        for (_, folder) in folders {
+            let folder = self.store.repo().find_tree(folder)?;
+            let text = |name: &str| -> Option<String> {
+                let blob = folder.get_name(name)?.id();
+                match self.store.read_blob(blob, crate::yaml::MAX_DOCUMENT_BYTES).ok()? {
+                    crate::store::BlobRead::Bytes(bytes) => String::from_utf8(bytes).ok(),
+                    crate::store::BlobRead::TooLarge(_) => None,
+                }
+            };
+            let (Some(note), Some(path), Some(object)) = (text("note"), text("path"), text("object")) else { continue };
+            let (Ok(signed), Ok(object)) = (SignedRecord::parse_note(&note), Oid::from_str(object.trim())) else {
+                continue;
+            };
+            operations.push(Operation { signed, object, draft_path: path });
+        }
+        Ok(operations)
+    }
+
+    /// The commit that keeps `operations` (and, as its parents, the commits
+    /// they describe) for [`OWED_REF`].
+    pub(crate) fn owed_commit(&self, operations: &[&Operation]) -> Result<Oid> {
+        let mut edits = Vec::with_capacity(operations.len() * 3);
+        for (n, op) in operations.iter().enumerate() {
+            let folder = format!("{n:06}");
+            edits.push((format!("{folder}/note"), Some(self.store.write_blob(op.signed.to_note().as_bytes())?)));
+            edits.push((format!("{folder}/path"), Some(self.store.write_blob(op.draft_path.as_bytes())?)));
+            edits.push((format!("{folder}/object"), Some(self.store.write_blob(op.object.to_string().as_bytes())?)));
+        }
+        let tree = match self.store.edit_tree_many(None, &edits)? {
+            Some(tree) => tree,
+            None => self.store.empty_tree()?,
+        };
+        let mut parents: Vec<Oid> = Vec::new();
+        for op in operations {
+            if !parents.contains(&op.object) {
+                parents.push(op.object);
+            }
+        }
+        let message = format!(
+            "{} operations owed to the remote\n\nzen-draft keeps them for their signers' `draft sync`; never pushed.\n",
+            operations.len()
+        );
+        self.store.write_commit(tree, &parents, &message, "zen-draft", self.now())
+    }
+}
