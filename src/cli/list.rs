@@ -51,7 +51,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     };
     let service = ctx.service()?;
     if ctx.output.json {
-        return stream_json(&service, &filter);
+        let listed = stream_json(&service, &filter)?;
+        ctx.notice_missing_evidence(&service);
+        return Ok(listed);
     }
     let now = Utc::now();
     let mut rows = Vec::new();
@@ -60,6 +62,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         Ok(())
     })?;
     ctx.print(&ListReport { rows })?;
+    ctx.notice_missing_evidence(&service);
     Ok(0)
 }
 

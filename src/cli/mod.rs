@@ -6,6 +6,7 @@ mod apply;
 mod create;
 mod demo;
 mod discard;
+mod doctor;
 mod evidence;
 mod gc;
 mod init;
@@ -49,6 +50,7 @@ enum Command {
     Discard(discard::Args),
     Gc(gc::Args),
     Sync(sync::Args),
+    Doctor(doctor::Args),
     Demo(demo::Args),
     Evidence(evidence::Args),
     Mcp(mcp::Args),
@@ -64,6 +66,14 @@ pub struct Context {
 impl Context {
     fn service(&self) -> Result<Service> {
         Service::open(self.repo.as_deref(), CallerEnv::from_process())
+    }
+
+    /// Says on stderr, before the output, what the clone lacks to read
+    /// evidence (a plain `git clone` has no notes).
+    fn notice_missing_evidence(&self, service: &Service) {
+        if let Some(notice) = service.evidence_notice() {
+            eprintln!("note: {notice}");
+        }
     }
 
     /// Prints a report; a failure to write stdout is an internal error.
@@ -136,6 +146,7 @@ fn run(ctx: &Context, cli: &Cli) -> Result<u8> {
         Command::Discard(args) => discard::run(ctx, args),
         Command::Gc(args) => gc::run(ctx, args),
         Command::Sync(args) => sync::run(ctx, args),
+        Command::Doctor(args) => doctor::run(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
         Command::Evidence(args) => evidence::run(ctx, args),
         Command::Mcp(args) => mcp::run(ctx, args),

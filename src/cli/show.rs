@@ -31,7 +31,9 @@ struct ShowReport {
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
-    let shown = ctx.service()?.show(&args.id)?;
+    let service = ctx.service()?;
+    let shown = service.show(&args.id)?;
+    ctx.notice_missing_evidence(&service);
     let json = shown.to_json(!args.no_diff);
     ctx.print(&ShowReport { json, shown, no_diff: args.no_diff })?;
     Ok(0)

@@ -30,7 +30,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     } else {
         ValidateScope::Ids(args.ids.clone())
     };
-    let results = ctx.service()?.validate(&scope)?;
+    let service = ctx.service()?;
+    let results = service.validate(&scope)?;
+    ctx.notice_missing_evidence(&service);
     let failed = results.iter().any(|r| !r.ok);
     ctx.print(&ValidateReport { results })?;
     Ok(if failed { 4 } else { 0 })

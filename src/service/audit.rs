@@ -7,6 +7,24 @@ use crate::evidence::merkle::{self, Hash};
 use crate::evidence::proof::InclusionProof;
 use crate::evidence::verify::LogReport;
 
+/// Where a clone remembers the last tree head it verified (`SIZE:HEX`).
+pub const VERIFIED_HEAD_KEY: &str = "zen.verifiedHead";
+
+/// Whether the RFC 6962 consistency proof from the tree head `size:old_root`
+/// to the log holds.
+fn extends(report: &LogReport, size: u64, old_root: &Hash) -> bool {
+    (size == 0 && *old_root == merkle::empty_root())
+        || size <= report.size
+            && merkle::consistency_proof(&report.leaves, size as usize)
+                .is_some_and(|proof| merkle::verify_consistency(size, report.size, old_root, &report.root, &proof))
+}
+
+/// `SIZE:HEX`, as `evidence verify` prints a tree head.
+pub fn parse_head(text: &str) -> Option<(u64, Hash)> {
+    let (size, hex) = text.trim().split_once(':')?;
+    Some((size.parse().ok()?, merkle::from_hex(hex)?))
+}
+
 /// A log that verified.
 #[derive(Debug, Clone)]
 pub struct VerifiedLog {
@@ -35,20 +53,28 @@ impl Service {
     pub fn evidence_verify(&self, root: Option<(u64, Hash)>, since: Option<(u64, Hash)>) -> Result<VerifiedLog> {
         let report = self.evidence_log_after(since.map_or(0, |(size, _)| size))?;
         let mut problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
-        if let Some((size, old_root)) = since {
-            let consistent = (size == 0 && old_root == merkle::empty_root())
-                || size <= report.size
-                    && merkle::consistency_proof(&report.leaves, size as usize).is_some_and(|proof| {
-                        merkle::verify_consistency(size, report.size, &old_root, &report.root, &proof)
-                    });
-            if !consistent {
-                problems.push(format!(
-                    "the log of {} records is not an extension of the {size}-record tree head {}: \
+        if let Some((size, old_root)) = since
+            && !extends(&report, size, &old_root)
+        {
+            problems.push(format!(
+                "the log of {} records is not an extension of the {size}-record tree head {}: \
                      records at or before it were changed or removed",
-                    report.size,
-                    merkle::to_hex(&old_root)
-                ));
-            }
+                report.size,
+                merkle::to_hex(&old_root)
+            ));
+        }
+        // The head this clone verified last: a log that does not extend it
+        // had a record replaced or removed, even if nobody pinned anything.
+        let pinned = self.store.config_string(VERIFIED_HEAD_KEY).and_then(|text| parse_head(&text));
+        if let Some((size, old_root)) = pinned
+            && !extends(&report, size, &old_root)
+        {
+            problems.push(format!(
+                "the log of {} records is not an extension of the {size}-record tree head this clone verified before \
+                 ({VERIFIED_HEAD_KEY} {size}:{}): records at or before it were changed or removed",
+                report.size,
+                merkle::to_hex(&old_root)
+            ));
         }
         if let Some((size, expected)) = root {
             if size > report.size {
@@ -62,6 +88,11 @@ impl Service {
             }
         }
         if problems.is_empty() {
+            if pinned.is_none_or(|(size, _)| size <= report.size) {
+                let head = format!("{}:{}", report.size, merkle::to_hex(&report.root));
+                // A clone whose config cannot be written still verified.
+                let _ = self.store.set_config_string(VERIFIED_HEAD_KEY, &head);
+            }
             return Ok(VerifiedLog { size: report.size, root: report.root });
         }
         let checks = problems.iter().map(|p| Check::fail(Code::EvidenceInvalid, p.clone())).collect();

@@ -39,6 +39,18 @@ impl Service {
         AllowedSigners::parse(&text).map_err(|e| invalid(e.to_string()))
     }
 
+    /// What a clone without the evidence notes should be told once: a plain
+    /// `git clone` fetches the branches but never the notes, and every draft
+    /// would read as having no evidence.
+    pub fn evidence_notice(&self) -> Option<String> {
+        if self.store.ref_target(NOTES_REF).ok()?.is_some() {
+            return None;
+        }
+        Some(format!(
+            "this clone has no evidence notes ({NOTES_REF}; git does not clone notes), so no draft's evidence can be checked: run `draft sync --no-push` to fetch them"
+        ))
+    }
+
     /// The caller's signing key, refused up front with `refusal` unless
     /// `.zen/allowed_signers` lists it for `actor` in `namespace`: a record
     /// nobody could verify is never written.

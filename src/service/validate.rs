@@ -90,8 +90,7 @@ fn evidence_check(evidence: EvidenceState, has_log: bool, spec_digest: Option<&s
     match evidence {
         EvidenceState::Verified => {}
         EvidenceState::Missing if !has_log => problems.push(format!(
-            "this repository has no evidence log ({NOTES_REF}); git does not clone notes: \
-             git fetch origin {NOTES_REF}:{NOTES_REF}"
+            "this clone has no evidence log ({NOTES_REF}; git does not clone notes): run `draft sync --no-push`"
         )),
         EvidenceState::Missing => problems.push("the draft has no signed draft_created record".to_string()),
         EvidenceState::Invalid => {

@@ -72,6 +72,18 @@ impl Store {
         self.repo.path().to_path_buf()
     }
 
+    /// A value of this repository's git config (any level).
+    pub fn config_string(&self, key: &str) -> Option<String> {
+        self.repo.config().ok()?.get_string(key).ok()
+    }
+
+    /// Sets a value in this repository's own config (`.git/config`).
+    pub fn set_config_string(&self, key: &str, value: &str) -> Result<()> {
+        let mut config = self.repo.config()?.open_level(git2::ConfigLevel::Local)?;
+        config.set_str(key, value)?;
+        Ok(())
+    }
+
     /// The branch HEAD names (born or not), if HEAD is symbolic.
     pub fn head_branch(&self) -> Option<String> {
         let head = self.repo.find_reference("HEAD").ok()?;

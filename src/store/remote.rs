@@ -33,6 +33,14 @@ pub fn valid_remote_name(name: &str) -> bool {
 /// remote does not have it.
 pub type RemoteTips = HashMap<String, Option<Oid>>;
 
+/// A fetch's outcome: the remote's tips, and, when some asked-for ref was
+/// missing there, what git said about it.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub tips: RemoteTips,
+    pub missing_said: Option<String>,
+}
+
 impl Store {
     pub fn remote_name(&self) -> &str {
         &self.remote
@@ -64,9 +72,10 @@ impl Store {
     /// else), and says where each is on the remote. A ref the remote lacks
     /// is reported as `None`, not as a failure; an unreachable remote or a
     /// refused credential is `REMOTE_FAILED` with git's own words.
-    pub fn fetch(&self, remote_refs: &[&str]) -> Result<RemoteTips> {
+    pub fn fetch(&self, remote_refs: &[&str]) -> Result<Fetched> {
         let specs: Vec<String> = remote_refs.iter().map(|r| format!("+{r}:{}", self.tracking_ref(r))).collect();
         let outcome = self.run_transport(self.fetch_command(&specs))?;
+        let missing_said = (!outcome.ok).then(|| redact_git_message(&outcome.stderr));
         let present: Vec<&str> = if outcome.ok {
             remote_refs.to_vec()
         } else {
@@ -88,7 +97,7 @@ impl Store {
             let tip = if present.contains(r) { self.ref_target(&self.tracking_ref(r))? } else { None };
             tips.insert(r.to_string(), tip);
         }
-        Ok(tips)
+        Ok(Fetched { tips, missing_said })
     }
 
     fn fetch_command(&self, specs: &[String]) -> Command {
@@ -101,6 +110,13 @@ impl Store {
         }
         command.arg("--").arg(&self.remote).args(specs);
         command
+    }
+
+    /// Where the remote's refs among `refs` are, without fetching
+    /// anything; `REMOTE_FAILED` if it cannot be reached.
+    pub fn remote_tips(&self, refs: &[&str]) -> Result<HashMap<String, Oid>> {
+        self.ls_remote(refs)
+            .map_err(|_| Error::new(Code::RemoteFailed, format!("cannot reach the remote {}", self.remote)))
     }
 
     /// The remote's refs among `refs`, without fetching anything.

@@ -357,7 +357,13 @@ fn verify_since_an_earlier_tree_head_proves_the_log_extends_it() {
     for name in ["other-three", "other-four", "other-five"] {
         repo.create_endpoint(name);
     }
+    // This clone remembers the head it verified last, and catches the rewrite
+    // without being told.
+    let pinned_here = repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID").message;
+    assert!(pinned_here.contains("zen.verifiedHead"), "{pinned_here}");
+    repo.git(&["config", "--unset", "zen.verifiedHead"]);
     repo.json(Who::Nobody, &["evidence", "verify"]);
+    repo.git(&["config", "--unset", "zen.verifiedHead"]);
     let message =
         repo.run(Who::Nobody, &["evidence", "verify", "--since", &pinned]).refused("EVIDENCE_INVALID").message;
     assert!(message.contains("not an extension"), "{message}");

@@ -109,7 +109,7 @@ fn validate_in_a_clone_without_the_evidence_notes_says_how_to_fetch_them() {
     assert_eq!(check["ok"], false);
     let message = check["message"].as_str().unwrap();
     assert!(
-        message.contains("git fetch") && message.contains("refs/notes/zen-evidence"),
+        message.contains("draft sync --no-push") && message.contains("refs/notes/zen-evidence"),
         "a CI clone has no notes until it fetches them; the failure should say so: {message}"
     );
 }

@@ -71,6 +71,7 @@ pub fn exit_code_of(code: &str) -> i32 {
         "NOT_FOUND" | "AMBIGUOUS_ID" => 5,
         "CONFLICT" | "LOCKED" | "DIRTY_WORKTREE" => 6,
         "NOT_A_REPO" | "NOT_INITIALIZED" | "INVALID_CONFIG" | "SIGNING_KEY_MISSING" | "EVIDENCE_INVALID" => 7,
+        "REMOTE_FAILED" => 8,
         other => panic!("no exit code known for {other}"),
     }
 }

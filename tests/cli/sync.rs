@@ -10,6 +10,13 @@ fn clone(central: &TestRepo) -> TestRepo {
     TestRepo::clone_url(&central.file_url(), central)
 }
 
+/// What `draft sync` fetches, fetched by plain git: the remote-tracking
+/// refs are then where a sync's own fetch would put them.
+fn fetch_like_sync(repo: &TestRepo) {
+    repo.git(&["fetch", "-q", "origin", "+refs/notes/zen-evidence:refs/notes/remotes/origin/zen-evidence"]);
+    repo.git(&["fetch", "-q", "origin"]);
+}
+
 fn create_args(name: &str, extra: &[&str]) -> Vec<String> {
     let mut args: Vec<String> = ["create", "endpoint", "--name", name, "--provider", "stripe", "--target-url"]
         .into_iter()
@@ -255,4 +262,267 @@ fn apply_and_discard_of_one_draft_from_two_clones_exactly_one_wins_every_time() 
         b.json(Who::Human, &["sync"]);
     }
     verify_fresh_clone(&daemon.url(), &central);
+}
+
+// ---- a crash at any step ----
+
+/// The central repo holds each draft once, at contiguous positions, and a
+/// fresh clone verifies it.
+fn assert_sound(central: &TestRepo, url: &str) -> Vec<Value> {
+    let drafts = verify_fresh_clone(url, central);
+    let mut ids: Vec<&str> = drafts.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    let count = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "a draft is on the central repo twice");
+    let mut names = names(&drafts);
+    names.dedup();
+    assert_eq!(names.len(), count, "one create landed twice");
+    drafts
+}
+
+#[test]
+fn a_push_that_stops_before_or_after_the_push_is_completed_by_the_next_sync_once() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    let b = clone(&central);
+    for (n, point) in ["create:after-refs", "sync:before-push", "sync:after-push"].into_iter().enumerate() {
+        create(&b, Who::Agent, &format!("rival-{n}"), &["--push"]);
+        let args = create_args(&format!("stopped-{n}"), &["--push"]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let crashed = a.run(Who::Agent, &args).env("ZEN_TEST_CRASH", point).assert();
+        assert!(!crashed.get_output().status.success(), "{point}: the process should have died");
+        a.json(Who::Agent, &["sync"]);
+        let again = a.json(Who::Agent, &["sync"]);
+        assert_eq!(again["pushed"], serde_json::json!([]), "{point}: a second sync pushes nothing: {again:#}");
+    }
+    let drafts = assert_sound(&central, &central.file_url());
+    assert_eq!(drafts.len(), 6);
+}
+
+#[test]
+fn a_sync_that_dies_in_the_middle_of_its_replay_moved_no_ref_and_the_next_one_lands_it() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    let b = clone(&central);
+    a.json(Who::Agent, &["sync", "--no-push"]);
+    create(&a, Who::Agent, "first", &[]);
+    create(&a, Who::Agent, "second", &[]);
+    create(&b, Who::Agent, "theirs", &["--push"]);
+    fetch_like_sync(&a);
+    let refs = a.refs();
+    // The second create's replay dies after writing its objects.
+    let crashed = a.run(Who::Agent, &["sync"]).env("ZEN_TEST_CRASH", "create:after-refs").assert();
+    assert!(!crashed.get_output().status.success());
+    assert_eq!(a.refs(), refs, "a replay moves no ref until it is whole");
+    a.json(Who::Agent, &["sync"]);
+    assert_eq!(names(&assert_sound(&central, &central.file_url())), ["first", "second", "theirs"]);
+}
+
+#[test]
+fn pushes_killed_at_random_moments_leave_nothing_that_the_next_sync_cannot_finish() {
+    use std::os::unix::process::CommandExt;
+    let central = TestRepo::new_bare();
+    let daemon = GitDaemon::serve(&central);
+    let a = TestRepo::clone_url(&daemon.url(), &central);
+    let b = TestRepo::clone_url(&daemon.url(), &central);
+    for (n, delay_ms) in [5u64, 20, 40, 60, 90, 130, 180, 250].into_iter().enumerate() {
+        create(&b, Who::Agent, &format!("rival-{n}"), &["--push"]);
+        let mut cmd = a.std_command(Who::Agent, DRAFT_BIN);
+        cmd.arg("--json").args(create_args(&format!("killed-{n}"), &["--push"]));
+        cmd.process_group(0).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        let child = cmd.spawn().expect("draft runs");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        // kill -9 of the whole process group: draft and the git it runs.
+        let _ = std::process::Command::new("kill").args(["-9", "--", &format!("-{}", child.id())]).status();
+        let mut child = child;
+        let _ = child.wait();
+        a.json(Who::Agent, &["sync"]);
+    }
+    let drafts = assert_sound(&central, &daemon.url());
+    assert!(drafts.len() >= 8, "every rival landed");
+}
+
+// ---- a remote that cannot be used ----
+
+#[test]
+fn an_unreachable_remote_is_reported_in_gits_words_and_local_work_waits_for_the_next_sync() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    a.json(Who::Agent, &["sync", "--no-push"]);
+    let offline = id_of(&create(&a, Who::Agent, "offline", &[]));
+    a.git(&["remote", "set-url", "origin", "git://127.0.0.1:9/nowhere.git"]);
+    let refusal = a.run(Who::Agent, &["sync"]).refused("REMOTE_FAILED");
+    assert!(refusal.message.contains("origin"), "{}", refusal.output());
+    assert!(refusal.message.to_lowercase().contains("unable to connect"), "git's own words: {}", refusal.output());
+    let args = create_args("pushed", &["--push"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    a.run(Who::Agent, &args).refused("REMOTE_FAILED");
+    // Back online, the offline create lands.
+    a.git(&["remote", "set-url", "origin", &central.file_url()]);
+    let report = a.json(Who::Agent, &["sync"]);
+    assert_eq!(outcome(&report, "draft_created", &offline)["outcome"], "kept");
+    assert_eq!(names(&assert_sound(&central, &central.file_url())), ["offline"]);
+}
+
+/// An HTTP server on loopback that refuses every credential.
+fn refusing_server() -> (u16, std::thread::JoinHandle<()>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handle = std::thread::spawn(move || {
+        listener.set_nonblocking(true).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    let mut buffer = [0u8; 4096];
+                    let _ = stream.read(&mut buffer);
+                    let _ = stream.write_all(
+                        b"HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"infra\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                    );
+                }
+                Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+    });
+    (port, handle)
+}
+
+#[test]
+fn a_refused_credential_is_reported_without_the_credential() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    a.json(Who::Agent, &["sync", "--no-push"]);
+    let (port, _server) = refusing_server();
+    a.git(&["remote", "set-url", "origin", &format!("http://deploy:s3cr3t-pass@127.0.0.1:{port}/repo.git")]);
+    let refusal = a.run(Who::Agent, &["sync"]).env("GIT_TERMINAL_PROMPT", "0").refused("REMOTE_FAILED");
+    assert!(refusal.output().contains("Authentication failed"), "{}", refusal.output());
+    refusal.assert_never_shows("s3cr3t-pass");
+}
+
+#[test]
+fn a_remote_without_the_drafts_branch_or_the_notes_is_named_with_gits_message() {
+    let source = TestRepo::new();
+    let central = TestRepo::bare_uninitialized();
+    source.git(&["push", "-q", &central.path.display().to_string(), "main"]);
+    let a = TestRepo::clone_url(&central.file_url(), &source);
+    a.git(&["fetch", "-q", "origin"]);
+    let refusal = a.run(Who::Agent, &["sync"]).refused("NOT_INITIALIZED");
+    assert!(refusal.message.contains("refs/heads/drafts"), "{}", refusal.output());
+    assert!(refusal.message.contains("couldn't find remote ref"), "git's own words: {}", refusal.output());
+    // The clone where `draft init` ran can set the remote up.
+    source.git(&["remote", "add", "origin", &central.file_url()]);
+    let report = source.json(Who::Agent, &["sync"]);
+    let pushed: Vec<&str> = report["pushed"].as_array().unwrap().iter().map(|p| p["ref"].as_str().unwrap()).collect();
+    assert_eq!(pushed, ["refs/heads/drafts", "refs/notes/zen-evidence"]);
+    a.json(Who::Agent, &["sync"]);
+}
+
+#[test]
+fn a_remote_that_is_not_an_infrastructure_repo_is_refused() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    a.json(Who::Agent, &["sync", "--no-push"]);
+    let stranger = TestRepo::with_history();
+    let unrelated = TestRepo::bare_uninitialized();
+    stranger.git(&["push", "-q", &unrelated.path.display().to_string(), "main"]);
+    a.git(&["remote", "set-url", "origin", &unrelated.file_url()]);
+    a.git(&["fetch", "-q", "origin", "+refs/heads/main:refs/remotes/origin/main"]);
+    let refusal = a.run(Who::Agent, &["sync"]).refused("NOT_INITIALIZED");
+    assert!(refusal.message.contains("not set up for zen-draft"), "{}", refusal.output());
+}
+
+// ---- the work tree, and commits that are not ours ----
+
+#[test]
+fn a_checked_out_main_follows_a_synced_main_unless_local_edits_are_in_the_way() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    let b = clone(&central);
+    let one = id_of(&create(&b, Who::Agent, "one", &["--push"]));
+    b.json(Who::Human, &["apply", &one, "--push"]);
+    let report = a.json(Who::Agent, &["sync"]);
+    assert_eq!(report["work_tree"], "followed");
+    assert!(a.path.join("endpoints/one.yaml").exists());
+    assert_eq!(a.status(), "");
+
+    let two = id_of(&create(&b, Who::Agent, "two", &["--push"]));
+    b.json(Who::Human, &["apply", &two, "--push"]);
+    a.write("endpoints/two.yaml", b"my own edit\n");
+    fetch_like_sync(&a);
+    let main_before = a.rev_parse("main");
+    a.run(Who::Agent, &["sync"]).refused("DIRTY_WORKTREE");
+    assert_eq!(a.rev_parse("main"), main_before);
+    assert_eq!(a.read("endpoints/two.yaml"), b"my own edit\n");
+    std::fs::remove_file(a.path.join("endpoints/two.yaml")).unwrap();
+    a.json(Who::Agent, &["sync"]);
+    assert_eq!(a.rev_parse("main"), central.rev_parse("main"));
+}
+
+#[test]
+fn a_hand_made_commit_on_main_is_never_rewritten_by_a_replay() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    let b = clone(&central);
+    a.json(Who::Agent, &["sync", "--no-push"]);
+    a.write("README.md", b"# edited by hand\n");
+    a.git(&["add", "README.md"]);
+    a.git(&["commit", "-q", "-m", "A hand edit"]);
+    let one = id_of(&create(&b, Who::Agent, "one", &["--push"]));
+    b.json(Who::Human, &["apply", &one, "--push"]);
+    create(&a, Who::Agent, "mine", &[]);
+    fetch_like_sync(&a);
+    let refusal = a.run(Who::Agent, &["sync"]).refused("CONFLICT");
+    assert!(refusal.message.contains("refs/heads/main"), "{}", refusal.output());
+}
+
+// ---- reading in a plain clone ----
+
+#[test]
+fn read_commands_in_a_plain_clone_say_once_how_to_get_the_evidence() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    let id = id_of(&create(&a, Who::Agent, "one", &["--push"]));
+    let ci = clone(&central);
+    for args in [vec!["list"], vec!["show", id.as_str()], vec!["validate", id.as_str()], vec!["--json", "list"]] {
+        let output = ci.command(Who::Nobody).args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(stderr.matches("draft sync --no-push").count(), 1, "{args:?}: {stderr}");
+    }
+    ci.json(Who::Nobody, &["sync", "--no-push"]);
+    let output = ci.command(Who::Nobody).args(["list"]).output().unwrap();
+    assert!(output.stderr.is_empty(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(ci.show_json(&id)["evidence"], "verified");
+    ci.draft(&["validate", &id]).success();
+}
+
+// ---- doctor ----
+
+#[test]
+fn doctor_names_what_a_clone_owes_with_the_command_that_fixes_it() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    a.json(Who::Agent, &["sync", "--no-push"]);
+    create(&a, Who::Agent, "unpushed", &[]);
+    create(&clone(&central), Who::Agent, "theirs", &["--push"]);
+    let report = a.json(Who::Nobody, &["doctor", "--online"]);
+    let finding =
+        |check: &str| report["findings"].as_array().unwrap().iter().find(|f| f["check"] == check).cloned().unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(finding("unpushed")["ok"], false);
+    assert_eq!(finding("unpushed")["fix"], "draft sync");
+    assert_eq!(finding("notes_refspec")["ok"], false);
+    assert_eq!(finding("stale")["ok"], false);
+    assert_eq!(finding("verified_head")["ok"], false);
+
+    a.json(Who::Agent, &["sync"]);
+    let fix = finding("notes_refspec")["fix"].as_str().unwrap().to_string();
+    let words: Vec<&str> = fix.split_whitespace().collect();
+    assert_eq!(words[0], "git");
+    a.git(&words[1..]);
+    a.json(Who::Nobody, &["evidence", "verify"]);
+    let report = a.json(Who::Nobody, &["doctor", "--online"]);
+    assert_eq!(report["ok"], true, "{report:#}");
 }

@@ -141,7 +141,7 @@ impl Service {
     pub fn sync(&self, push: bool) -> Result<SyncReport> {
         let layout = self.layout()?;
         let refs = SharedRefs::of(&layout);
-        let remote = self.store.fetch(&refs.all())?;
+        let remote = self.fetch_shared(&refs)?;
         let mut report = SyncReport { remote: self.store.remote_name().to_string(), ..SyncReport::default() };
         self.settle(&refs, remote, push, &mut report)?;
         Ok(report)
@@ -154,7 +154,7 @@ impl Service {
     pub fn pushing<T: Landed>(&self, operation: impl FnOnce() -> Result<T>) -> Result<(T, SyncReport)> {
         let layout = self.layout()?;
         let refs = SharedRefs::of(&layout);
-        let remote = self.store.fetch(&refs.all())?;
+        let remote = self.fetch_shared(&refs)?;
         let mut report = SyncReport { remote: self.store.remote_name().to_string(), ..SyncReport::default() };
         let remote = self.settle(&refs, remote, false, &mut report)?;
         let mut value = operation()?;
@@ -179,6 +179,32 @@ impl Service {
         let drafts = self.store.ref_target(&refs.drafts)?;
         value.after_replay(main, drafts);
         Ok((value, report))
+    }
+
+    /// Fetches the shared refs. A ref the remote lacks is fine when this
+    /// clone has it (the push creates it there); when neither has it, the
+    /// clone cannot work with that remote.
+    fn fetch_shared(&self, refs: &SharedRefs) -> Result<RemoteTips> {
+        let fetched = self.store.fetch(&refs.all())?;
+        let remote = self.store.remote_name();
+        if fetched.tips.values().all(Option::is_none) {
+            return Ok(fetched.tips); // an empty remote: the first push sets it up
+        }
+        for r in [&refs.drafts, &refs.notes] {
+            if fetched.tips.get(r.as_str()).copied().flatten().is_none() && self.store.ref_target(r)?.is_none() {
+                let said = fetched.missing_said.clone().unwrap_or_default();
+                return Err(Error::new(
+                    Code::NotInitialized,
+                    format!("neither the remote {remote} nor this clone has {r} (git: {said})"),
+                )
+                .with_hint(format!(
+                    "push it from the clone where `draft init` ran: git push {remote} {} {}",
+                    refs.drafts.trim_start_matches("refs/heads/"),
+                    refs.notes
+                )));
+            }
+        }
+        Ok(fetched.tips)
     }
 
     /// Brings the local refs in step with `remote` (as just fetched), and
@@ -216,7 +242,7 @@ impl Service {
                     return Ok(remote);
                 }
                 Err(said) => {
-                    let now = self.store.fetch(&refs.all())?;
+                    let now = self.fetch_shared(refs)?;
                     if now == remote {
                         // Nobody moved the remote: it refused the push.
                         return Err(self.store.remote_failed("push to", &said));
