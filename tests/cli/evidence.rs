@@ -370,3 +370,37 @@ fn verify_since_an_earlier_tree_head_proves_the_log_extends_it() {
     let beyond = format!("9:{}", head["root"].as_str().unwrap());
     repo.run(Who::Nobody, &["evidence", "verify", "--since", &beyond]).refused("EVIDENCE_INVALID");
 }
+
+#[test]
+fn an_apply_record_binds_the_commit_file_and_blob_it_approves() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("bound");
+    let reviewed = repo.show_json(&id)["spec_digest"].as_str().unwrap().to_string();
+    repo.json(Who::Human, &["apply", &id, "--digest", &reviewed]);
+    let applied = repo.rev_parse("main");
+    let note = repo.git(&["notes", "--ref", "zen-evidence", "show", &applied]);
+    let record: serde_json::Value = serde_json::from_str(note.lines().next().unwrap()).unwrap();
+    assert_eq!(record["applied_commit"], applied.as_str());
+    assert_eq!(record["resource"], "endpoints/bound.yaml");
+    assert_eq!(record["resource_blob"], repo.rev_parse(&format!("{applied}:endpoints/bound.yaml")).as_str());
+    assert_eq!(record["proposed_spec_digest"], reviewed.as_str());
+    repo.json(Who::Nobody, &["evidence", "verify"]);
+
+    // The same message on a commit with other content, the note moved onto
+    // it: every trailer agrees, but the signed binding does not.
+    repo.write("endpoints/bound.yaml", b"name: bound\nprovider: stripe\ntarget_url: https://evil.example.com/x\n");
+    repo.git(&["add", "endpoints/bound.yaml"]);
+    let tree = repo.git(&["write-tree"]).trim().to_string();
+    let message = repo.git(&["log", "-1", "--format=%B", &applied]);
+    let parent = repo.rev_parse(&format!("{applied}^"));
+    let forged = repo.git(&["commit-tree", &tree, "-p", &parent, "-m", message.trim()]).trim().to_string();
+    repo.git(&["update-ref", "refs/heads/main", &forged, &applied]);
+    repo.git(&["reset", "-q", "--hard"]);
+    repo.git(&["notes", "--ref", "zen-evidence", "copy", &applied, &forged]);
+    repo.git(&["notes", "--ref", "zen-evidence", "remove", &applied]);
+
+    let refusal = repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID");
+    let problems = refusal.output();
+    assert!(problems.contains("attached to a commit other than its applied_commit"), "{problems}");
+    assert!(problems.contains("is not the blob the draft_applied record approves"), "{problems}");
+}
