@@ -89,6 +89,46 @@ impl Store {
         Ok(())
     }
 
+    /// The blobs `new` has that `old` has not (added, or changed), as
+    /// (path, blob id). Only folders whose tree ids differ are read, so
+    /// comparing two commits of a large branch costs what changed between
+    /// them, not the size of the branch.
+    pub fn new_blobs(&self, old: Option<&Tree<'_>>, new: &Tree<'_>) -> Result<Vec<(String, Oid)>> {
+        let mut out = Vec::new();
+        self.collect_new_blobs(old, new, "", &mut out)?;
+        Ok(out)
+    }
+
+    fn collect_new_blobs(
+        &self,
+        old: Option<&Tree<'_>>,
+        new: &Tree<'_>,
+        prefix: &str,
+        out: &mut Vec<(String, Oid)>,
+    ) -> Result<()> {
+        for entry in new.iter() {
+            let Ok(name) = entry.name() else { continue };
+            let before = old.and_then(|o| o.get_name(name)).map(|e| (e.id(), e.kind()));
+            if before.is_some_and(|(id, _)| id == entry.id()) {
+                continue;
+            }
+            let path = if prefix.is_empty() { name.to_string() } else { format!("{prefix}/{name}") };
+            match entry.kind() {
+                Some(ObjectType::Tree) => {
+                    let old_sub = match before {
+                        Some((id, Some(ObjectType::Tree))) => Some(self.repo().find_tree(id)?),
+                        _ => None,
+                    };
+                    let new_sub = self.repo().find_tree(entry.id())?;
+                    self.collect_new_blobs(old_sub.as_ref(), &new_sub, &path, out)?;
+                }
+                Some(ObjectType::Blob) => out.push((path, entry.id())),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// The tree at folder `dir` of `tree`, if it is there.
     pub fn subtree(&self, tree: &Tree<'_>, dir: &str) -> Result<Option<Tree<'_>>> {
         match tree.get_path(std::path::Path::new(dir)) {

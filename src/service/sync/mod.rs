@@ -595,15 +595,12 @@ impl Service {
     fn changed_paths(&self, old: Option<Oid>, new: Oid) -> Result<Vec<String>> {
         let old_tree = old.map(|c| self.store.commit_tree(c)).transpose()?;
         let new_tree = self.store.commit_tree(new)?;
-        let diff = self.store.repo().diff_tree_to_tree(old_tree.as_ref(), Some(&new_tree), None)?;
-        Ok(diff
-            .deltas()
-            .flat_map(|d| [d.old_file().path(), d.new_file().path()])
-            .flatten()
-            .filter_map(|p| p.to_str().map(str::to_string))
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect())
+        let mut paths: std::collections::BTreeSet<String> =
+            self.store.new_blobs(old_tree.as_ref(), &new_tree)?.into_iter().map(|(p, _)| p).collect();
+        if let Some(old_tree) = &old_tree {
+            paths.extend(self.store.new_blobs(Some(&new_tree), old_tree)?.into_iter().map(|(p, _)| p));
+        }
+        Ok(paths.into_iter().collect())
     }
 }
 

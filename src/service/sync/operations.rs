@@ -9,7 +9,7 @@
 use super::super::Service;
 use crate::error::{Error, Result};
 use crate::evidence::record::{Record, SignedRecord};
-use git2::{Delta, Oid, Sort};
+use git2::{Oid, Sort};
 use ssh_key::public::KeyData;
 use std::collections::HashMap;
 
@@ -67,15 +67,9 @@ impl Service {
             }
             let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
             let tree = commit.tree()?;
-            let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&tree), None)?;
             let mut notes: Vec<(Oid, Oid)> = Vec::new();
             let mut indexed: HashMap<Oid, (String, String)> = HashMap::new();
-            for delta in diff.deltas() {
-                if !matches!(delta.status(), Delta::Added | Delta::Modified) {
-                    continue;
-                }
-                let Some(path) = delta.new_file().path().and_then(|p| p.to_str()) else { continue };
-                let blob = delta.new_file().id();
+            for (path, blob) in self.store.new_blobs(parent_tree.as_ref(), &tree)? {
                 let hex: String = path.chars().filter(|c| *c != '/').collect();
                 if hex.len() == 40 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
                     if let Ok(object) = Oid::from_str(&hex) {
