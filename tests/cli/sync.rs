@@ -526,3 +526,22 @@ fn doctor_names_what_a_clone_owes_with_the_command_that_fixes_it() {
     let report = a.json(Who::Nobody, &["doctor", "--online"]);
     assert_eq!(report["ok"], true, "{report:#}");
 }
+
+#[test]
+fn on_a_terminal_gits_progress_is_shown_and_off_one_it_is_not() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    let args = create_args("progress", &["--push"]);
+    let line = std::iter::once(DRAFT_BIN.to_string()).chain(args).map(|a| format!("'{a}'")).collect::<Vec<_>>();
+    let mut cmd = a.std_command(Who::Agent, "script");
+    cmd.args(["-qec", &line.join(" "), "/dev/null"]);
+    let output = cmd.output().expect("script (util-linux) runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let terminal = String::from_utf8_lossy(&output.stdout);
+    assert!(terminal.contains("Writing objects"), "git's push progress on the terminal:\n{terminal}");
+
+    let args = create_args("quiet", &["--push"]);
+    let output = a.command(Who::Agent).args(&args).output().unwrap();
+    assert!(output.status.success());
+    assert!(output.stderr.is_empty(), "no progress off a terminal: {}", String::from_utf8_lossy(&output.stderr));
+}
