@@ -22,6 +22,7 @@ const MAIN_FILES: [(&str, &str); 3] = [
 const GOOD: &str = include_str!("../drafts.example/proposals/stripe-payments.yaml");
 const STALE_BASE: &str = include_str!("../drafts.example/proposals/github-ci.yaml");
 const EXPIRED: &str = include_str!("../drafts.example/proposals/slack-alerts.yaml");
+const HOST_MOVE: &str = include_str!("../drafts.example/proposals/github-ci-host.yaml");
 
 pub const DEMO_TENANT: &str = "acme";
 pub const DEMO_AGENT: &str = "ops-bot";
@@ -60,12 +61,12 @@ pub fn build(dir: &Path) -> Result<DemoRepo> {
     let agent_key = write_key(&keys, DEMO_AGENT)?;
     let human_key = write_key(&keys, DEMO_HUMAN)?;
 
-    let human = CallerEnv {
+    let human_env = || CallerEnv {
         identity: IdentityEnv { user_id: Some(DEMO_HUMAN.into()), ..IdentityEnv::default() },
         tenant: None,
         signing: signing_env(&keys.join(DEMO_HUMAN)),
     };
-    Service::open(Some(dir), human)?.init(&InitRequest { tenant: Some(DEMO_TENANT.into()), ttl: None })?;
+    Service::open(Some(dir), human_env())?.init(&InitRequest { tenant: Some(DEMO_TENANT.into()), ttl: None })?;
     let signers = format!(
         "# Who may sign zen-draft evidence. Only people get zen-draft-apply.\n\
          {DEMO_HUMAN} namespaces=\"zen-draft-evidence,zen-draft-apply\" {human_key}\n\
@@ -87,13 +88,12 @@ pub fn build(dir: &Path) -> Result<DemoRepo> {
     let stale = agent_service.create(&CreateRequest::from_proposal(STALE_BASE.as_bytes())?)?;
     let good = agent_service.create(&CreateRequest::from_proposal(GOOD.as_bytes())?)?;
 
-    // A person changes the GitHub endpoint by hand after the agent proposed its
-    // change, so that draft no longer describes a change to what is live.
-    let github = dir.join("endpoints/github-ci.yaml");
-    let edited = std::fs::read_to_string(&github)?
-        .replace("https://ci.example.com/hooks/github", "https://ci2.example.com/hooks/github");
-    std::fs::write(&github, edited)?;
-    commit_all(&repo, "Move GitHub CI hooks to the new CI host")?;
+    // A person applies another change to the GitHub endpoint after the agent
+    // proposed its own, so that draft no longer describes a change to what
+    // is live. (A change to endpoints/ on main is always an apply.)
+    let moved = agent_service.create(&CreateRequest::from_proposal(HOST_MOVE.as_bytes())?)?;
+    let person = Service::open(Some(dir), human_env())?;
+    person.apply(&moved.id, None)?;
 
     Ok(DemoRepo { dir: dir.to_path_buf(), good: good.id, stale: stale.id, expired: expired.id, keys })
 }

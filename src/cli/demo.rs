@@ -38,7 +38,9 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     let say = |text: &str| println!("\n{}", style.bold(text));
     println!("{} an example infrastructure repo in {repo}", style.green("Built"));
     println!("  main:   two live endpoints, endpoints/github-ci.yaml and endpoints/pagerduty-alerts.yaml");
-    println!("  drafts: three changes proposed by the agent {DEMO_AGENT}; nothing on main changed because of them");
+    println!(
+        "  drafts: four changes proposed by the agent {DEMO_AGENT}; {DEMO_HUMAN} applied one (the CI host move), so one other is stale"
+    );
 
     say("1. What have agents proposed? Pending and expired drafts, with what each would change:");
     tour(&style, &built.dir, &[], &["list"])?;
@@ -54,7 +56,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     let digest = demo::spec_digest(&built.dir, &built.good)?;
     let human_env = [("ZEN_USER_ID", DEMO_HUMAN), ("ZEN_SIGNING_KEY", human_key.as_str())];
     tour(&style, &built.dir, &human_env, &["apply", good, "--digest", &digest])?;
-    say("6. Every step was signed: three creates by the agent, the apply by the human. Anyone can check the log:");
+    say("6. Every step was signed: four creates by the agent, the applies by the human. Anyone can check the log:");
     tour(&style, &built.dir, &[], &["evidence", "list"])?;
     tour(&style, &built.dir, &[], &["evidence", "verify"])?;
 

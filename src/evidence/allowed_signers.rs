@@ -25,6 +25,9 @@
 
 use ssh_key::{Algorithm, PublicKey};
 
+/// The namespaces only people sign in.
+pub const PERSON_NAMESPACES: [&str; 3] = ["zen-draft-apply", "zen-draft-review", "zen-draft-admin"];
+
 /// A parse error; `line` is 1-based, as an editor shows it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("allowed_signers line {line}: {reason}")]
@@ -76,6 +79,20 @@ impl AllowedSigners {
                 && entry.namespaces.as_deref().is_none_or(|list| pattern_list_matches(namespace, list))
                 && entry.valid_after.is_none_or(|after| at >= after)
                 && entry.valid_before.is_none_or(|before| at <= before)
+        })
+    }
+
+    /// Whether `principal` is a person: listed for a namespace only people
+    /// sign in (`zen-draft-apply`, `zen-draft-review`, `zen-draft-admin`).
+    /// Who is a person is a fact of this file, never of the environment a
+    /// command ran in.
+    pub fn is_person(&self, principal: &str) -> bool {
+        self.entries.iter().any(|entry| {
+            !entry.cert_authority
+                && pattern_list_matches(principal, &entry.principals)
+                && PERSON_NAMESPACES
+                    .iter()
+                    .any(|ns| entry.namespaces.as_deref().is_none_or(|list| pattern_list_matches(ns, list)))
         })
     }
 

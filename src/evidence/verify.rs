@@ -199,6 +199,69 @@ pub fn verify_log(
         }
     }
 
+    // Time only moves forward along the log: no record is older than one
+    // before it. A record's time is its signer's claim; what makes it hold
+    // is its place in the log (the gate stamps each record within its skew
+    // of when it arrives), so backdating a record past its key's validity,
+    // or an apply before its draft's creation, breaks the order.
+    let mut latest: Option<(u64, chrono::DateTime<chrono::FixedOffset>)> = None;
+    for (position, (entry, signed)) in &by_position {
+        let record = &signed.record;
+        let Ok(at) = chrono::DateTime::parse_from_rfc3339(record.at()) else {
+            let reason = format!("the {} record's time is not an RFC 3339 time", record.event());
+            problems.push(problem(Some(*position), entry, Some(record.draft_id()), reason));
+            continue;
+        };
+        match latest {
+            Some((before, then)) if at < then => {
+                let reason = format!(
+                    "the {} record says {} but the record at position {before} is later ({}): a record cannot be older than the log before it",
+                    record.event(),
+                    record.at(),
+                    then.to_rfc3339()
+                );
+                problems.push(problem(Some(*position), entry, Some(record.draft_id()), reason));
+            }
+            _ => latest = Some((*position, at)),
+        }
+    }
+
+    // A draft is closed once (applied or discarded), removed by gc at most
+    // once, and nothing follows its removal.
+    let mut closed: HashMap<&str, (u64, &'static str)> = HashMap::new();
+    let mut removed: HashMap<&str, u64> = HashMap::new();
+    for (position, (entry, signed)) in &by_position {
+        let record = &signed.record;
+        let id = record.draft_id();
+        if let Some(at) = removed.get(id) {
+            let reason = format!("draft {id} was removed by gc at position {at}; nothing may follow");
+            problems.push(problem(Some(*position), entry, Some(id), reason));
+        }
+        match record {
+            Record::DraftApplied { .. } | Record::DraftDiscarded { .. } => {
+                if let Some((at, event)) = closed.get(id) {
+                    let reason = format!("draft {id} was already closed by {event} at position {at}");
+                    problems.push(problem(Some(*position), entry, Some(id), reason));
+                } else {
+                    closed.insert(id, (*position, record.event()));
+                }
+            }
+            Record::DraftExpired { .. } => {
+                removed.insert(id, *position);
+            }
+            Record::DraftCreated { .. } => {}
+        }
+    }
+    // A draft whose file left the branch was removed by gc, with its record.
+    let present: std::collections::HashSet<&str> = drafts.iter().map(|d| d.id.as_str()).collect();
+    for (position, (entry, signed)) in &by_position {
+        let id = signed.record.draft_id();
+        if matches!(signed.record, Record::DraftCreated { .. }) && !present.contains(id) && !removed.contains_key(id) {
+            let reason = format!("draft {id}'s file is gone from the drafts branch without a draft_expired record");
+            problems.push(problem(Some(*position), entry, Some(id), reason));
+        }
+    }
+
     // Second-edition apply records bind the commit, file and blob they
     // approve, and the spec the draft was created with.
     let created_specs: HashMap<&str, &str> = by_position
@@ -335,6 +398,27 @@ pub fn draft_problems(
             problems
                 .push(format!("{}'s previous_digest does not match draft {id}'s draft_created record", record.event()));
         }
+    }
+    // The file's state is the one the log gives it.
+    let closing: Vec<&str> = records
+        .iter()
+        .filter(|r| matches!(r.record, Record::DraftApplied { .. } | Record::DraftDiscarded { .. }))
+        .map(|r| r.record.event())
+        .collect();
+    if closing.len() > 1 {
+        problems.push(format!("draft {id} is closed more than once ({})", closing.join(", ")));
+    }
+    let state_of = |event: &str| match event {
+        "draft_applied" => "applied",
+        _ => "discarded",
+    };
+    if let Some(event) = closing.first()
+        && draft.status != state_of(event)
+    {
+        problems.push(format!("draft {id} is {} in its file, but the log has its {event} record", draft.status));
+    }
+    if records.iter().any(|r| matches!(r.record, Record::DraftExpired { .. })) {
+        problems.push(format!("draft {id}'s file is on the branch after its draft_expired record"));
     }
     let needed = match draft.status.as_str() {
         "applied" => Some("draft_applied"),

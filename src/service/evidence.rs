@@ -8,10 +8,11 @@ use crate::domain::draft_id::DraftId;
 use crate::domain::identity::Actor;
 use crate::error::{Code, Error, Result};
 use crate::evidence::allowed_signers::AllowedSigners;
+use crate::evidence::record::Binding;
 use crate::evidence::record::Record;
 use crate::evidence::record::SignedRecord;
 use crate::evidence::signing::{self, Signer};
-use crate::evidence::verify::{CommitFacts, DraftFacts, Entry, LogReport, verify_log};
+use crate::evidence::verify::{CommitFacts, DraftFacts, Entry, LogReport, Problem, verify_log};
 use crate::evidence::{NOTES_REF, index_path};
 use crate::store::{BlobRead, RefUpdate, Store};
 use chrono::{DateTime, Utc};
@@ -68,6 +69,16 @@ impl Service {
             )
         })?;
         let allowed = self.allowed_signers(layout)?;
+        if let Actor::User(id) = actor
+            && !allowed.is_person(id)
+        {
+            let code = if refusal == Code::NotAnApplier { refusal } else { Code::UserIdRequired };
+            return Err(Error::new(
+                code,
+                format!("{id} is not a person: {ALLOWED_SIGNERS_PATH} lists it for no namespace only people sign in (zen-draft-apply, zen-draft-review, zen-draft-admin)"),
+            )
+            .with_hint("agents act through an MCP token (ZEN_MCP_TOKEN), never as ZEN_USER_ID; nothing was written"));
+        }
         let key = signer.public_key();
         if !allowed.allows(actor.id(), namespace, key, self.now().timestamp()) {
             let fingerprint = key.fingerprint(ssh_key::HashAlg::Sha256);
@@ -88,15 +99,49 @@ impl Service {
 
     /// The number of records in the log at `notes_tip`, from the size the
     /// last writer recorded in its commit (counting only when a foreign
-    /// writer left none).
+    /// writer left none). The claim is checked against that commit's own
+    /// records: they must be the last positions, right after its parent's
+    /// size, so a commit that lies about the size is refused rather than
+    /// making the next writer reuse a position.
     pub(crate) fn log_size(&self, notes_tip: Option<Oid>) -> Result<u64> {
         let Some(tip) = notes_tip else { return Ok(0) };
         let commit = self.store.repo().find_commit(tip)?;
-        let message = commit.message().unwrap_or_default();
-        if let Some(size) = message.lines().find_map(|l| l.strip_prefix(SIZE_TRAILER)?.trim().parse().ok()) {
+        let Some(size) = claimed_size(&commit) else {
+            return Ok(self.store.all_notes(&commit.tree()?)?.len() as u64);
+        };
+        let parent = commit.parents().next();
+        let parent_size = match &parent {
+            None => Some(0),
+            Some(parent) => claimed_size(parent),
+        };
+        let parent_tree = parent.as_ref().map(|p| p.tree()).transpose()?;
+        let mut positions: Vec<u64> = Vec::new();
+        for (path, blob) in self.store.new_blobs(parent_tree.as_ref(), &commit.tree()?)? {
+            let hex: String = path.chars().filter(|c| *c != '/').collect();
+            if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                continue;
+            }
+            let Ok(Ok(bytes)) = read_note(&self.store, blob) else { continue };
+            let Some(signed) = String::from_utf8(bytes).ok().and_then(|t| SignedRecord::parse_note(&t).ok()) else {
+                continue;
+            };
+            positions.push(signed.record.position());
+        }
+        positions.sort_unstable();
+        let expected_first = parent_size.unwrap_or(size.saturating_sub(positions.len() as u64));
+        let consistent = !positions.is_empty()
+            && positions.iter().enumerate().all(|(i, p)| *p == expected_first + i as u64)
+            && expected_first + positions.len() as u64 == size;
+        if consistent || (positions.is_empty() && parent_size == Some(size)) {
             return Ok(size);
         }
-        Ok(self.store.all_notes(&commit.tree()?)?.len() as u64)
+        Err(Error::new(
+            Code::EvidenceInvalid,
+            format!(
+                "the evidence log's last commit says it holds {size} records, which its own records do not bear out"
+            ),
+        )
+        .with_hint("nothing was written; run `draft evidence verify` to see what is wrong with the log"))
     }
 
     /// Writes the notes commit that attaches each record to its object, and
@@ -213,7 +258,145 @@ impl Service {
             None if signed.record.position() < trusted_below => Ok(()),
             None => check_signature(signed, &allowed, now),
         };
-        Ok(verify_log(entries, &facts, &check))
+        // What the notes say, for the checks against main and the index.
+        let mut applied_on: HashMap<Oid, SignedRecord> = HashMap::new();
+        let mut by_blob: HashMap<Oid, (String, &'static str)> = HashMap::new();
+        for ((object, blob), entry) in notes.iter().zip(&entries) {
+            if let Ok(signed) = &entry.note {
+                by_blob.insert(*blob, (signed.record.draft_id().to_string(), signed.record.event()));
+                if matches!(signed.record, Record::DraftApplied { .. }) {
+                    applied_on.insert(*object, signed.clone());
+                }
+            }
+        }
+        let mut report = verify_log(entries, &facts, &check);
+        report.problems.extend(self.main_problems(layout, &applied_on)?);
+        if let Some(tip) = self.store.ref_target(NOTES_REF)? {
+            report.problems.extend(self.index_problems(&self.store.commit_tree(tip)?, &by_blob)?);
+        }
+        Ok(report)
+    }
+
+    /// Every commit on main since the repository was set up that changes a
+    /// resource is an apply: it carries a second-edition `draft_applied`
+    /// record bound to it, and its resources are its parent's plus exactly
+    /// the signed blob. (Signatures and the rest of the record are checked
+    /// with the log.)
+    fn main_problems(&self, layout: &Layout, applied_on: &HashMap<Oid, SignedRecord>) -> Result<Vec<Problem>> {
+        use crate::domain::spec::RESOURCE_DIR;
+        let repo = self.store.repo();
+        let mut problems = Vec::new();
+        let Some(baseline) = self.baseline(layout.main.commit)? else { return Ok(problems) };
+        let mut walk = repo.revwalk()?;
+        walk.push(layout.main.commit)?;
+        walk.hide(baseline)?;
+        for commit in walk {
+            let commit = repo.find_commit(commit?)?;
+            let tree = commit.tree()?;
+            let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
+            let folder = |t: &git2::Tree<'_>| t.get_name(RESOURCE_DIR).map(|e| e.id());
+            if parent_tree.as_ref().and_then(folder) == folder(&tree) {
+                continue;
+            }
+            let mut flag = |reason: String| {
+                problems.push(Problem { position: None, object: Some(commit.id().to_string()), draft_id: None, reason })
+            };
+            let Some(signed) = applied_on.get(&commit.id()) else {
+                flag(format!("a commit on main changes {RESOURCE_DIR}/ without a draft_applied record"));
+                continue;
+            };
+            let binding = match signed.record.binding() {
+                Some(Binding::Whole(binding)) => Some(binding),
+                // Written before records bound their blob: one file, no more.
+                Some(Binding::FirstEdition) => None,
+                _ => {
+                    flag("a commit on main changes resources under a draft_applied record that binds none".into());
+                    continue;
+                }
+            };
+            let mut changed: Vec<(String, Option<Oid>)> = Vec::new();
+            for (path, blob) in self.store.new_blobs(parent_tree.as_ref(), &tree)? {
+                changed.push((path, Some(blob)));
+            }
+            if let Some(parent_tree) = &parent_tree {
+                for (path, _) in self.store.new_blobs(Some(&tree), parent_tree)? {
+                    if !changed.iter().any(|(p, _)| *p == path) {
+                        changed.push((path, None));
+                    }
+                }
+            }
+            let resources: Vec<&(String, Option<Oid>)> =
+                changed.iter().filter(|(p, _)| p.starts_with(&format!("{RESOURCE_DIR}/"))).collect();
+            let exact = commit.parent_count() == 1
+                && match (resources.as_slice(), binding) {
+                    ([(path, Some(blob))], Some(binding)) => {
+                        path == binding.resource && blob.to_string() == binding.resource_blob
+                    }
+                    ([(_, Some(_))], None) => true,
+                    _ => false,
+                };
+            if !exact {
+                flag(format!(
+                    "a commit on main changes {RESOURCE_DIR}/ beyond the one file and blob its draft_applied record approves"
+                ));
+            }
+        }
+        Ok(problems)
+    }
+
+    /// The commit on main's first-parent line where the repository was set
+    /// up for zen-draft (the first with `.zen/config.yaml`): what main held
+    /// then is the baseline, judged by nobody.
+    fn baseline(&self, tip: Oid) -> Result<Option<Oid>> {
+        let repo = self.store.repo();
+        let mut commit = repo.find_commit(tip)?;
+        let has_config = |c: &git2::Commit<'_>| -> Result<bool> {
+            Ok(self.store.blob_id_at(&c.tree()?, crate::domain::config::CONFIG_PATH)?.is_some())
+        };
+        if !has_config(&commit)? {
+            return Ok(None);
+        }
+        loop {
+            match commit.parents().next() {
+                Some(parent) if has_config(&parent)? => commit = parent,
+                _ => return Ok(Some(commit.id())),
+            }
+        }
+    }
+
+    /// The notes index agrees with the notes: every record is indexed beside
+    /// its draft, and every index entry is that draft's record of that event.
+    fn index_problems(
+        &self,
+        notes_tree: &git2::Tree<'_>,
+        by_blob: &HashMap<Oid, (String, &'static str)>,
+    ) -> Result<Vec<Problem>> {
+        let mut problems = Vec::new();
+        let mut indexed: HashMap<Oid, usize> = HashMap::new();
+        for (path, blob) in self.store.blobs_under(notes_tree, "drafts")? {
+            let mut parts = path.rsplit('/');
+            let (event, id) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+            match by_blob.get(&blob) {
+                Some((draft_id, what)) if draft_id == id && *what == event => *indexed.entry(blob).or_default() += 1,
+                _ => problems.push(Problem {
+                    position: None,
+                    object: None,
+                    draft_id: DraftId::parse(id).map(|d| d.to_string()),
+                    reason: format!("the notes index entry {path} is not that draft's {event} record"),
+                }),
+            }
+        }
+        for (blob, (draft_id, event)) in by_blob {
+            if !indexed.contains_key(blob) {
+                problems.push(Problem {
+                    position: None,
+                    object: None,
+                    draft_id: Some(draft_id.clone()),
+                    reason: format!("draft {draft_id}'s {event} record is not in the notes index"),
+                });
+            }
+        }
+        Ok(problems)
     }
 
     /// A draft's `draft_created` record, for the `previous_digest` of a
@@ -238,6 +421,11 @@ impl Service {
         walk.push(tip)?;
         Ok(walk.collect::<Result<HashSet<Oid>, git2::Error>>()?)
     }
+}
+
+/// The `Evidence-Size:` a notes commit claims.
+fn claimed_size(commit: &git2::Commit<'_>) -> Option<u64> {
+    commit.message().unwrap_or_default().lines().find_map(|l| l.strip_prefix(SIZE_TRAILER)?.trim().parse().ok())
 }
 
 /// What an annotated commit says about itself: its trailers, and whether it
@@ -277,6 +465,13 @@ fn bound_resource_blob(store: &Store, entry: &Entry) -> Option<String> {
 /// allowed signers as of the time the record says it was made.
 pub(crate) fn check_signature(signed: &SignedRecord, allowed: &AllowedSigners, now: i64) -> Result<(), String> {
     let record = &signed.record;
+    if record.actor().starts_with("user:") && !allowed.is_person(record.signer()) {
+        return Err(format!(
+            "{} acts as a person, but {ALLOWED_SIGNERS_PATH} lists {} for no namespace only people sign in",
+            record.actor(),
+            record.signer()
+        ));
+    }
     let at = DateTime::parse_from_rfc3339(record.at()).map_or(now, |t| t.timestamp());
     signing::verify(
         &signed.signature,

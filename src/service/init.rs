@@ -44,6 +44,11 @@ impl Service {
             .map_err(|e| Error::new(Code::InvalidConfig, e).with_hint("pass --tenant NAME"))?;
         let ttl = request.ttl.unwrap_or_else(|| Ttl::parse(DEFAULT_TTL).expect("the default parses"));
         let main = self.store.head_branch().unwrap_or_else(|| "main".to_string());
+        // A main branch of another name is found again through git config
+        // (see `Service::layout`, which never trusts what is checked out).
+        if main != "main" && main != "master" {
+            self.store.set_config_string("zen.mainBranch", &main)?;
+        }
         let config = Config::new(&tenant, &main, ttl);
         config.validate().map_err(|e| Error::new(Code::InvalidConfig, e))?;
 

@@ -141,13 +141,16 @@ impl Service {
         self.env.tenant.as_deref().unwrap_or(&config.tenant)
     }
 
-    /// Finds `.zen/config.yaml`: on the checked-out branch, else on `main` or
-    /// `master`, locally or as `origin/…`. Then main is whatever it names.
+    /// Finds `.zen/config.yaml` on the main branch: the one `git config
+    /// zen.mainBranch` names, else `main` or `master`, else the remote's
+    /// default branch, locally or as `origin/…`. Never "whatever is checked
+    /// out": a branch whose config named itself main would make its own
+    /// `allowed_signers` the judge of its own records.
     pub fn layout(&self) -> Result<Layout> {
-        let mut candidates: Vec<String> = self.store.head_branch().into_iter().collect();
-        for name in ["main", "master"] {
-            if !candidates.iter().any(|c| c == name) {
-                candidates.push(name.to_string());
+        let mut candidates: Vec<String> = self.store.config_string("zen.mainBranch").into_iter().collect();
+        for name in ["main".to_string(), "master".to_string()].into_iter().chain(self.store.remote_default_branch()) {
+            if !candidates.contains(&name) {
+                candidates.push(name);
             }
         }
         for name in &candidates {

@@ -84,6 +84,14 @@ impl Store {
         Ok(())
     }
 
+    /// The branch the remote's HEAD names (`refs/remotes/origin/HEAD`), if
+    /// the clone recorded it: the server's choice, not this checkout's.
+    pub fn remote_default_branch(&self) -> Option<String> {
+        let head = self.repo.find_reference(&format!("refs/remotes/{}/HEAD", self.remote)).ok()?;
+        let target = head.symbolic_target().ok()??;
+        target.strip_prefix(&format!("refs/remotes/{}/", self.remote)).map(str::to_string)
+    }
+
     /// The branch HEAD names (born or not), if HEAD is symbolic.
     pub fn head_branch(&self) -> Option<String> {
         let head = self.repo.find_reference("HEAD").ok()?;

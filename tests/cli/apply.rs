@@ -259,7 +259,8 @@ fn ssh_keygen_accepts_the_applied_note_as_signed_by_the_applier() {
 #[test]
 fn a_modify_records_that_the_resource_was_not_created() {
     let repo = TestRepo::new();
-    repo.commit_file_on_branch("main", "endpoints/github-ci.yaml", b"name: github-ci\n");
+    let first = repo.create_endpoint("github-ci");
+    repo.draft(&["apply", &first]).success();
     let id = repo.create_endpoint("github-ci");
     repo.draft(&["apply", &id]).success();
     assert_eq!(repo.show_json(&id)["resource_created"], false);

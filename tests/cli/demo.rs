@@ -47,7 +47,7 @@ fn the_demo_tours_list_show_validate_a_refused_and_a_real_apply_and_verifies_the
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("error[MCP_CANNOT_APPLY]"), "the agent's apply is refused with its code:\n{stderr}");
     assert!(stdout.contains("Applied draft"), "the person's apply succeeds");
-    assert!(stdout.contains("Verified 4 records"), "three creates and one apply, all verified:\n{stdout}");
+    assert!(stdout.contains("Verified 6 records"), "four creates and two applies, all verified:\n{stdout}");
 
     // The repo it leaves behind is real and consistent.
     let listed = draft_in(&dir, &scratch.home(), &["--json", "list", "--all"]);
@@ -55,7 +55,7 @@ fn the_demo_tours_list_show_validate_a_refused_and_a_real_apply_and_verifies_the
     let mut states: Vec<&str> =
         listed["drafts"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
     states.sort();
-    assert_eq!(states, ["applied", "expired", "pending"]);
+    assert_eq!(states, ["applied", "applied", "expired", "pending"]);
     assert!(listed["drafts"].as_array().unwrap().iter().all(|d| d["evidence"] == "verified"));
     assert!(draft_in(&dir, &scratch.home(), &["evidence", "verify"]).status.success());
     assert!(dir.join("endpoints/stripe-payments.yaml").exists(), "the applied endpoint is in the work tree");
