@@ -14,6 +14,7 @@ mod demo;
 mod discard;
 mod errors;
 mod evidence;
+mod forgeries;
 mod gc;
 mod hostile;
 mod http_api;

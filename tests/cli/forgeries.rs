@@ -1,0 +1,278 @@
+//! Histories forged with plain git (and `ssh-keygen` for signatures) that
+//! passed `evidence verify` before it judged history by the log itself:
+//! each must now be refused, locally, without a gate.
+
+use crate::support::{TestRepo, Who, canonical_json, sha256_digest};
+use serde_json::Value;
+use std::path::Path;
+
+fn key(repo: &TestRepo, name: &str) -> std::path::PathBuf {
+    repo.root.join("keys").join(name)
+}
+
+/// `evidence verify` refuses, and what it says names `expected`.
+fn verify_refuses(repo: &TestRepo, expected: &str) {
+    let refusal = repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID");
+    assert!(refusal.output().contains(expected), "expected {expected:?} in:\n{}", refusal.output());
+}
+
+/// Commits `path` = `blob` (or its removal) onto `refname` with git's
+/// plumbing, as anyone with push access could.
+fn commit_on_ref(repo: &TestRepo, refname: &str, edits: &[(&str, Option<&str>)], message: &str) -> String {
+    let index = repo.root.join("forge-index");
+    let _ = std::fs::remove_file(&index);
+    let with_index = |args: &[&str]| {
+        let output = repo.git_command().env("GIT_INDEX_FILE", &index).args(args).output().unwrap();
+        assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8_lossy(&output.stdout).trim().to_string()
+    };
+    let parent = repo.rev_parse(refname);
+    with_index(&["read-tree", &parent]);
+    for (path, blob) in edits {
+        match blob {
+            Some(blob) => with_index(&["update-index", "--add", "--cacheinfo", &format!("100644,{blob},{path}")]),
+            None => with_index(&["update-index", "--force-remove", path]),
+        };
+    }
+    let tree = with_index(&["write-tree"]);
+    let commit = repo.git(&["commit-tree", &tree, "-p", &parent, "-m", message]).trim().to_string();
+    repo.git(&["update-ref", refname, &commit, &parent]);
+    let _ = std::fs::remove_file(&index);
+    if repo.git(&["symbolic-ref", "-q", "HEAD"]).trim() == refname {
+        repo.git(&["reset", "-q", "--hard"]);
+    }
+    commit
+}
+
+fn write_blob(repo: &TestRepo, bytes: &[u8]) -> String {
+    let blob = repo.git_with_stdin(&["hash-object", "-w", "--stdin"], bytes, &[]);
+    String::from_utf8(blob).unwrap().trim().to_string()
+}
+
+/// Signs `line` (a record's canonical JSON) with `key` in `namespace`, as
+/// `ssh-keygen -Y sign` does, and returns the note text.
+fn signed_note(repo: &TestRepo, line: &str, key: &Path, namespace: &str) -> String {
+    let file = repo.root.join("forged-record");
+    std::fs::write(&file, format!("{line}\n")).unwrap();
+    let output = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-Y", "sign", "-n", namespace, "-f"])
+        .arg(key)
+        .arg(&file)
+        .env("HOME", repo.home())
+        .output()
+        .expect("ssh-keygen runs");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let signature = std::fs::read_to_string(file.with_extension("sig")).unwrap();
+    let _ = std::fs::remove_file(file.with_extension("sig"));
+    format!("{line}\n{signature}")
+}
+
+/// The note on `object` and where in the notes tree it and its index entry are.
+fn note_paths(repo: &TestRepo, object: &str, event: &str) -> (String, Option<String>) {
+    let tree = repo.git(&["ls-tree", "-r", "--name-only", "refs/notes/zen-evidence"]);
+    let note = tree.lines().find(|p| p.replace('/', "") == object).expect("the note").to_string();
+    let blob = repo.rev_parse(&format!("refs/notes/zen-evidence:{note}"));
+    let index = tree
+        .lines()
+        .find(|p| p.ends_with(&format!("/{event}")) && repo.rev_parse(&format!("refs/notes/zen-evidence:{p}")) == blob)
+        .map(str::to_string);
+    (note, index)
+}
+
+/// The record on `object`, as JSON.
+fn record_on(repo: &TestRepo, object: &str) -> Value {
+    let note = repo.git(&["notes", "--ref", "zen-evidence", "show", object]);
+    serde_json::from_str(note.lines().next().unwrap()).unwrap()
+}
+
+/// Replaces the record on `object` in place (same position), re-signed by
+/// `signer`'s key, its index entry updated to match.
+fn resign_in_place(repo: &TestRepo, object: &str, signer: &str, mutate: impl FnOnce(&mut Value)) {
+    let mut record = record_on(repo, object);
+    let event = record["event"].as_str().unwrap().to_string();
+    mutate(&mut record);
+    let namespace = if event == "draft_applied" { "zen-draft-apply" } else { "zen-draft-evidence" };
+    let note = signed_note(repo, &canonical_json(&record), &key(repo, signer), namespace);
+    let blob = write_blob(repo, note.as_bytes());
+    let (note_path, index_path) = note_paths(repo, object, &event);
+    let mut edits = vec![(note_path.as_str(), Some(blob.as_str()))];
+    if let Some(index) = &index_path {
+        edits.push((index.as_str(), Some(blob.as_str())));
+    }
+    commit_on_ref(repo, "refs/notes/zen-evidence", &edits, "Rewrite a record\n\nEvidence-Size: 0\n");
+}
+
+fn draft_path(repo: &TestRepo, id: &str) -> String {
+    repo.files_on("drafts").into_iter().find(|p| p.contains(id)).expect("the draft's file")
+}
+
+#[test]
+fn a_record_backdated_before_the_one_before_it_is_refused() {
+    let repo = TestRepo::new();
+    repo.create_endpoint("first");
+    // A second create dated a day earlier: its key may well have been
+    // valid then, but its place in the log says it came later.
+    repo.run(
+        Who::Agent,
+        &[
+            "create",
+            "endpoint",
+            "--name",
+            "backdated",
+            "--provider",
+            "stripe",
+            "--target-url",
+            "https://hooks.example.com/b",
+        ],
+    )
+    .env("ZEN_TEST_CLOCK", "2020-01-01T00:00:00Z")
+    .assert()
+    .success();
+    verify_refuses(&repo, "cannot be older than the log before it");
+}
+
+#[test]
+fn an_apply_dated_before_its_draft_was_created_is_refused() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("early");
+    repo.run(Who::Human, &["apply", &id]).env("ZEN_TEST_CLOCK", "2020-01-01T00:00:00Z").assert().success();
+    verify_refuses(&repo, "cannot be older than the log before it");
+}
+
+#[test]
+fn a_discarded_draft_brought_back_to_pending_by_a_plain_commit_is_refused_and_cannot_be_applied() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("revived");
+    let path = draft_path(&repo, &id);
+    let pending = repo.rev_parse(&format!("drafts:{path}"));
+    repo.draft(&["discard", &id]).success();
+    commit_on_ref(&repo, "refs/heads/drafts", &[(&path, Some(&pending))], "Bring it back");
+    verify_refuses(&repo, "but the log has its draft_discarded record");
+    let refusal = repo.run(Who::Human, &["apply", &id]).refusal();
+    assert!(refusal.failed_checks().contains(&"EVIDENCE_MISMATCH".to_string()), "{}", refusal.output());
+}
+
+#[test]
+fn an_endpoint_committed_on_main_by_no_apply_is_refused() {
+    let repo = TestRepo::new();
+    repo.commit_file_on_branch("main", "endpoints/sneaky.yaml", b"name: sneaky\nprovider: stripe\n");
+    verify_refuses(&repo, "without a draft_applied record");
+}
+
+#[test]
+fn a_checked_out_branch_that_names_itself_main_is_not_the_judge() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("target");
+    let agent_key = key(&repo, "ops-bot");
+    let public = std::fs::read_to_string(agent_key.with_extension("pub")).ok();
+    // The agent's branch: its own config names it main, its signers make
+    // the agent a person who may apply.
+    repo.git(&["checkout", "-q", "-b", "evil"]);
+    let config = repo.file_on("main", ".zen/config.yaml").replace("main_branch: main", "main_branch: evil");
+    repo.write(".zen/config.yaml", config.as_bytes());
+    let signers = repo.file_on("main", ".zen/allowed_signers");
+    let agent_line = signers.lines().find(|l| l.starts_with("ops-bot")).unwrap().to_string();
+    let key_part = agent_line.split_once("ssh-ed25519").map(|(_, k)| format!("ssh-ed25519{k}")).unwrap();
+    repo.write(
+        ".zen/allowed_signers",
+        format!("{signers}ops-bot namespaces=\"zen-draft-evidence,zen-draft-apply\" {key_part}\n").as_bytes(),
+    );
+    repo.git(&["commit", "-q", "-am", "My own rules"]);
+    let _ = public;
+    repo.run(Who::Human, &["apply", &id])
+        .env("ZEN_USER_ID", "ops-bot")
+        .env("ZEN_SIGNING_KEY", agent_key.to_str().unwrap())
+        .refused("NOT_AN_APPLIER");
+}
+
+#[test]
+fn an_agent_rewriting_its_reviewed_draft_and_its_record_in_place_is_caught_by_the_pinned_head() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint_as(Who::Agent, "reviewed", &[]);
+    repo.json(Who::Nobody, &["evidence", "verify"]);
+    // After review: a new target in the file, and the draft_created record
+    // re-signed in place to match, at the same position.
+    let path = draft_path(&repo, &id);
+    let file =
+        repo.file_on("drafts", &path).replace("https://hooks.example.com/reviewed", "https://evil.example.com/x");
+    let blob = write_blob(&repo, file.as_bytes());
+    let commit = commit_on_ref(&repo, "refs/heads/drafts", &[(&path, Some(&blob))], "Tweak");
+    let created_on = repo.git(&["log", "--format=%H", "-1", "--grep", "Created-By", "drafts"]).trim().to_string();
+    let mut spec: Value = repo.show_json(&id)["proposed_spec"].clone();
+    spec["target_url"] = "https://evil.example.com/x".into();
+    let digest = sha256_digest(canonical_json(&spec).as_bytes());
+    resign_in_place(&repo, &created_on, "ops-bot", |record| record["proposed_spec_digest"] = digest.into());
+    let _ = commit;
+    verify_refuses(&repo, "zen.verifiedHead");
+}
+
+#[test]
+fn a_notes_index_that_disagrees_with_the_notes_is_refused() {
+    let repo = TestRepo::new();
+    let one = repo.create_endpoint("one");
+    let two = repo.create_endpoint("two");
+    let tree = repo.git(&["ls-tree", "-r", "--name-only", "refs/notes/zen-evidence"]);
+    let index_of =
+        |id: &str| tree.lines().find(|p| p.contains(id) && p.ends_with("/draft_created")).unwrap().to_string();
+    let two_blob = repo.rev_parse(&format!("refs/notes/zen-evidence:{}", index_of(&two)));
+    commit_on_ref(&repo, "refs/notes/zen-evidence", &[(&index_of(&one), Some(&two_blob))], "Mix up the index");
+    verify_refuses(&repo, "is not that draft's draft_created record");
+}
+
+#[test]
+fn a_notes_commit_that_lies_about_the_log_size_is_refused_by_the_next_writer() {
+    let repo = TestRepo::new();
+    repo.create_endpoint("one");
+    repo.create_endpoint("two");
+    repo.create_endpoint("three");
+    let tip = repo.rev_parse("refs/notes/zen-evidence");
+    let tree = repo.rev_parse("refs/notes/zen-evidence^{tree}");
+    let lie =
+        repo.git(&["commit-tree", &tree, "-p", &tip, "-m", "Nothing to see\n\nEvidence-Size: 1\n"]).trim().to_string();
+    repo.git(&["update-ref", "refs/notes/zen-evidence", &lie, &tip]);
+    let args =
+        ["create", "endpoint", "--name", "four", "--provider", "stripe", "--target-url", "https://hooks.example.com/4"];
+    let refusal = repo.run(Who::Agent, &args).refused("EVIDENCE_INVALID");
+    assert!(refusal.message.contains("says it holds 1 records"), "{}", refusal.output());
+}
+
+#[test]
+fn a_pending_drafts_file_deleted_without_a_gc_record_is_refused() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("vanishing");
+    let path = draft_path(&repo, &id);
+    commit_on_ref(&repo, "refs/heads/drafts", &[(&path, None)], "Quietly drop it");
+    verify_refuses(&repo, "without a draft_expired record");
+}
+
+#[test]
+fn an_agent_without_its_token_cannot_act_as_a_person() {
+    let repo = TestRepo::new();
+    let agent_key = key(&repo, "ops-bot");
+    let args = [
+        "create",
+        "endpoint",
+        "--name",
+        "disguised",
+        "--provider",
+        "stripe",
+        "--target-url",
+        "https://hooks.example.com/d",
+    ];
+    let refusal = repo
+        .run(Who::Nobody, &args)
+        .env("ZEN_USER_ID", "ops-bot")
+        .env("ZEN_SIGNING_KEY", agent_key.to_str().unwrap())
+        .refused("USER_ID_REQUIRED");
+    assert!(refusal.message.contains("not a person"), "{}", refusal.output());
+
+    // The same forged with the agent's own key: a record as user:ops-bot.
+    let id = repo.create_endpoint_as(Who::Agent, "disguised", &[]);
+    let path = draft_path(&repo, &id);
+    let file = repo.file_on("drafts", &path).replace("created_by: agent:ops-bot", "created_by: user:ops-bot");
+    let blob = write_blob(&repo, file.as_bytes());
+    commit_on_ref(&repo, "refs/heads/drafts", &[(&path, Some(&blob))], "Who, me?");
+    let created_on = repo.git(&["log", "--format=%H", "-1", "--grep", "Created-By", "drafts"]).trim().to_string();
+    resign_in_place(&repo, &created_on, "ops-bot", |record| record["created_by"] = "user:ops-bot".into());
+    verify_refuses(&repo, "acts as a person");
+}
