@@ -37,6 +37,8 @@ pub struct DemoRepo {
     pub stale: String,
     /// The draft that outlived its lifetime.
     pub expired: String,
+    /// The draft the person applied while building the demo (the CI host move).
+    pub applied: String,
     /// Where the demo's throwaway signing keys are, one file per identity.
     pub keys: PathBuf,
 }
@@ -95,7 +97,14 @@ pub fn build(dir: &Path) -> Result<DemoRepo> {
     let person = Service::open(Some(dir), human_env())?;
     person.apply(&moved.id, None)?;
 
-    Ok(DemoRepo { dir: dir.to_path_buf(), good: good.id, stale: stale.id, expired: expired.id, keys })
+    Ok(DemoRepo {
+        dir: dir.to_path_buf(),
+        good: good.id,
+        stale: stale.id,
+        expired: expired.id,
+        applied: moved.id,
+        keys,
+    })
 }
 
 /// A throwaway Ed25519 key for one of the demo's identities; returns its public half.

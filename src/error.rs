@@ -40,6 +40,9 @@ pub enum Code {
     SigningKeyMissing,
     EvidenceInvalid,
     RemoteFailed,
+    NotAnAdmin,
+    TrustRootMissing,
+    TrustRootChanged,
 }
 
 impl Code {
@@ -74,6 +77,9 @@ impl Code {
             Code::SigningKeyMissing => "SIGNING_KEY_MISSING",
             Code::EvidenceInvalid => "EVIDENCE_INVALID",
             Code::RemoteFailed => "REMOTE_FAILED",
+            Code::NotAnAdmin => "NOT_AN_ADMIN",
+            Code::TrustRootMissing => "TRUST_ROOT_MISSING",
+            Code::TrustRootChanged => "TRUST_ROOT_CHANGED",
         }
     }
 
@@ -85,6 +91,7 @@ impl Code {
             | Code::UserIdRequired
             | Code::NotAnApplier
             | Code::NotTheCreator
+            | Code::NotAnAdmin
             | Code::TenantMismatch => 3,
             Code::NotPending
             | Code::Expired
@@ -104,7 +111,9 @@ impl Code {
             | Code::NotInitialized
             | Code::InvalidConfig
             | Code::SigningKeyMissing
-            | Code::EvidenceInvalid => 7,
+            | Code::EvidenceInvalid
+            | Code::TrustRootMissing
+            | Code::TrustRootChanged => 7,
             Code::RemoteFailed => 8,
         }
     }
@@ -112,7 +121,11 @@ impl Code {
     /// HTTP status for the API adapter (SPEC §7).
     pub fn http_status(self) -> u16 {
         match self {
-            Code::McpCannotApply | Code::NotAnApplier | Code::NotTheCreator | Code::TenantMismatch => 403,
+            Code::McpCannotApply
+            | Code::NotAnApplier
+            | Code::NotTheCreator
+            | Code::NotAnAdmin
+            | Code::TenantMismatch => 403,
             Code::UserIdRequired => 401,
             Code::NotFound => 404,
             Code::AmbiguousId => 400,
@@ -133,7 +146,9 @@ impl Code {
             | Code::NotInitialized
             | Code::InvalidConfig
             | Code::SigningKeyMissing
-            | Code::EvidenceInvalid => 500,
+            | Code::EvidenceInvalid
+            | Code::TrustRootMissing
+            | Code::TrustRootChanged => 500,
             Code::RemoteFailed => 502,
         }
     }

@@ -30,7 +30,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         return Ok(0);
     }
     let style = ctx.output.style;
-    let short = short_ids(&[&built.good, &built.stale, &built.expired]);
+    let short = short_ids(&[&built.good, &built.stale, &built.expired, &built.applied]);
     let (good, stale) = (&short[0], &short[1]);
     let human_key = built.keys.join(DEMO_HUMAN).display().to_string();
     let agent_key = built.keys.join(DEMO_AGENT).display().to_string();

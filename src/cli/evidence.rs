@@ -29,6 +29,13 @@ enum EvidenceCommand {
         /// proof from it, then the signatures of the records after it only.
         #[arg(long, value_name = "SIZE:HEX", value_parser = parse_root)]
         since: Option<(u64, merkle::Hash)>,
+        /// The trust root to hold the log to (`sha256:…`, the digest of its first
+        /// config_changed record), instead of the one this clone pinned (zen.trustRoot).
+        #[arg(long, value_name = "DIGEST")]
+        trust_root: Option<String>,
+        /// A log without a trust root fails (TRUST_ROOT_MISSING, exit 7) instead of warning.
+        #[arg(long)]
+        strict: bool,
     },
     /// RFC 6962 inclusion proofs for one draft's records.
     Prove {
@@ -55,9 +62,20 @@ fn parse_root(text: &str) -> Result<(u64, merkle::Hash), String> {
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     match &args.command {
         EvidenceCommand::List => list(ctx),
-        EvidenceCommand::Verify { root, since } => {
-            let verified = ctx.service()?.evidence_verify(*root, *since)?;
-            ctx.print(&VerifyReport { ok: true, size: verified.size, root: merkle::to_hex(&verified.root) })?;
+        EvidenceCommand::Verify { root, since, trust_root, strict } => {
+            let service = ctx.service()?;
+            let verified = service.evidence_verify_trusting(*root, *since, trust_root.as_deref(), *strict)?;
+            if verified.trust_root.is_none() {
+                eprintln!(
+                    "warning[TRUST_ROOT_MISSING]: this log has no trust root, so every record was judged by .zen/allowed_signers as main holds it now; an admin runs `draft trust init`"
+                );
+            }
+            ctx.print(&VerifyReport {
+                ok: true,
+                size: verified.size,
+                root: merkle::to_hex(&verified.root),
+                trust_root: verified.trust_root,
+            })?;
             Ok(0)
         }
         EvidenceCommand::Prove { id } => {
@@ -132,6 +150,9 @@ struct VerifyReport {
     ok: bool,
     size: u64,
     root: String,
+    /// The digest of the trust root the log was held to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_root: Option<String>,
 }
 
 impl Report for VerifyReport {
@@ -144,6 +165,9 @@ impl Report for VerifyReport {
         )?;
         writeln!(out, "tree size {}", self.size)?;
         writeln!(out, "root {}", self.root)?;
+        if let Some(trust_root) = &self.trust_root {
+            writeln!(out, "trust root {trust_root}")?;
+        }
         writeln!(out, "{}", style.dim(&format!("(later: draft evidence verify --root {}:{})", self.size, self.root)))
     }
 }

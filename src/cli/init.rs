@@ -17,6 +17,10 @@ pub struct Args {
     /// Default draft lifetime, like 90s, 12h or 7d.
     #[arg(long, value_parser = Ttl::parse)]
     ttl: Option<Ttl>,
+    /// Root the trust timeline now: list this principal with your signing key for
+    /// zen-draft-admin and sign the first config_changed record with it.
+    #[arg(long, value_name = "PRINCIPAL")]
+    admin: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -30,6 +34,9 @@ struct InitReport {
     main_commit: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     created: Vec<String>,
+    /// The trust root `--admin` made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trust_root: Option<crate::service::ConfigChanged>,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
@@ -40,6 +47,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         InitOutcome::Completed { config, created } => ("completed", config, None, created),
         InitOutcome::AlreadySetUp { config } => ("already_set_up", config, None, Vec::new()),
     };
+    let trust_root = args.admin.as_deref().map(|admin| service.root_for_admin(admin)).transpose()?;
     ctx.print(&InitReport {
         status,
         tenant: config.tenant,
@@ -48,6 +56,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         ttl: config.ttl,
         main_commit,
         created,
+        trust_root,
     })?;
     Ok(0)
 }
@@ -82,6 +91,16 @@ impl Report for InitReport {
                     self.ttl
                 )?;
             }
+        }
+        if let Some(root) = &self.trust_root {
+            writeln!(
+                out,
+                "{} the trust root: config_changed at position {} ({}), on commit {}",
+                style.green("Signed"),
+                root.position,
+                root.digest,
+                &root.commit[..12]
+            )?;
         }
         Ok(())
     }

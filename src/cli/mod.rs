@@ -16,6 +16,7 @@ pub mod output;
 mod serve;
 mod show;
 mod sync;
+mod trust;
 mod validate;
 
 use crate::error::{Error, Result};
@@ -51,6 +52,9 @@ enum Command {
     Gc(gc::Args),
     Sync(sync::Args),
     Doctor(doctor::Args),
+    Trust(trust::TrustArgs),
+    Signers(trust::SignersArgs),
+    Config(trust::ConfigArgs),
     Demo(demo::Args),
     Evidence(evidence::Args),
     Mcp(mcp::Args),
@@ -147,6 +151,9 @@ fn run(ctx: &Context, cli: &Cli) -> Result<u8> {
         Command::Gc(args) => gc::run(ctx, args),
         Command::Sync(args) => sync::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Trust(args) => trust::trust(ctx, args),
+        Command::Signers(args) => trust::signers(ctx, args),
+        Command::Config(args) => trust::config(ctx, args),
         Command::Demo(args) => demo::run(ctx, args),
         Command::Evidence(args) => evidence::run(ctx, args),
         Command::Mcp(args) => mcp::run(ctx, args),

@@ -12,6 +12,9 @@ use std::fmt;
 
 pub const EVIDENCE_NAMESPACE: &str = "zen-draft-evidence";
 pub const APPLY_NAMESPACE: &str = "zen-draft-apply";
+/// Changes to `.zen/` (who may sign, the config) are signed in their own
+/// namespace, which only admins' keys are listed for.
+pub const ADMIN_NAMESPACE: &str = "zen-draft-admin";
 
 /// One lifecycle event of a draft.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +67,20 @@ pub enum Record {
         previous_digest: String,
         signer: String,
     },
+    /// A change to `.zen/` on main (SPEC §8): the timeline of trust. The
+    /// first is the trust root; each later one names the one before it.
+    ConfigChanged {
+        changed_by: String,
+        changed_at: String,
+        /// The main commit whose `.zen/` this record installs.
+        commit: String,
+        signers_blob: String,
+        config_blob: String,
+        merkle_position: u64,
+        /// The digest of the previous `config_changed` record; null for the root.
+        previous_digest: Option<String>,
+        signer: String,
+    },
 }
 
 /// What a second-edition `draft_applied` record approves.
@@ -91,6 +108,7 @@ impl Record {
             Record::DraftApplied { .. } => "draft_applied",
             Record::DraftDiscarded { .. } => "draft_discarded",
             Record::DraftExpired { .. } => "draft_expired",
+            Record::ConfigChanged { .. } => "config_changed",
         }
     }
 
@@ -100,6 +118,7 @@ impl Record {
             | Record::DraftApplied { draft_id, .. }
             | Record::DraftDiscarded { draft_id, .. }
             | Record::DraftExpired { draft_id, .. } => draft_id,
+            Record::ConfigChanged { .. } => "",
         }
     }
 
@@ -108,7 +127,8 @@ impl Record {
             Record::DraftCreated { merkle_position, .. }
             | Record::DraftApplied { merkle_position, .. }
             | Record::DraftDiscarded { merkle_position, .. }
-            | Record::DraftExpired { merkle_position, .. } => *merkle_position,
+            | Record::DraftExpired { merkle_position, .. }
+            | Record::ConfigChanged { merkle_position, .. } => *merkle_position,
         }
     }
 
@@ -118,7 +138,8 @@ impl Record {
             Record::DraftCreated { signer, .. }
             | Record::DraftApplied { signer, .. }
             | Record::DraftDiscarded { signer, .. }
-            | Record::DraftExpired { signer, .. } => signer,
+            | Record::DraftExpired { signer, .. }
+            | Record::ConfigChanged { signer, .. } => signer,
         }
     }
 
@@ -129,6 +150,7 @@ impl Record {
             Record::DraftApplied { applied_by, .. } => applied_by,
             Record::DraftDiscarded { discarded_by, .. } => discarded_by,
             Record::DraftExpired { removed_by, .. } => removed_by,
+            Record::ConfigChanged { changed_by, .. } => changed_by,
         }
     }
 
@@ -139,16 +161,25 @@ impl Record {
             Record::DraftApplied { applied_at, .. } => applied_at,
             Record::DraftDiscarded { discarded_at, .. } => discarded_at,
             Record::DraftExpired { removed_at, .. } => removed_at,
+            Record::ConfigChanged { changed_at, .. } => changed_at,
         }
     }
 
+    /// For a draft's later record, the digest of its `draft_created`
+    /// record; `None` for a creation and for a `config_changed` record
+    /// (whose chain is its own: see [`Record::is_config`]).
     pub fn previous_digest(&self) -> Option<&str> {
         match self {
-            Record::DraftCreated { .. } => None,
+            Record::DraftCreated { .. } | Record::ConfigChanged { .. } => None,
             Record::DraftApplied { previous_digest, .. }
             | Record::DraftDiscarded { previous_digest, .. }
             | Record::DraftExpired { previous_digest, .. } => Some(previous_digest),
         }
+    }
+
+    /// Whether this is a `config_changed` record: about `.zen/`, not a draft.
+    pub fn is_config(&self) -> bool {
+        matches!(self, Record::ConfigChanged { .. })
     }
 
     /// What an apply record binds; `None` for other records.
@@ -180,6 +211,7 @@ impl Record {
     pub fn namespace(&self) -> &'static str {
         match self {
             Record::DraftApplied { .. } => APPLY_NAMESPACE,
+            Record::ConfigChanged { .. } => ADMIN_NAMESPACE,
             _ => EVIDENCE_NAMESPACE,
         }
     }

@@ -22,6 +22,17 @@ pub struct Entry {
     /// For a second-edition `draft_applied` record: the blob the annotated
     /// commit holds at the record's `resource` path, if any.
     pub resource_blob: Option<String>,
+    /// For a `config_changed` record: the blobs the annotated commit holds
+    /// at `.zen/allowed_signers` and `.zen/config.yaml`, and whether that
+    /// commit is on main.
+    pub zen: Option<ZenFacts>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ZenFacts {
+    pub signers_blob: Option<String>,
+    pub config_blob: Option<String>,
+    pub on_main: bool,
 }
 
 /// Facts about an annotated commit, from its message and position in history.
@@ -132,7 +143,25 @@ pub fn verify_log(
                 format!("signed by {} but records {} as the actor", record.signer(), record.actor()),
             ));
         }
-        if entry.commit.draft_id.as_deref() != Some(record.draft_id()) || entry.commit.event != Some(record.event()) {
+        if let Record::ConfigChanged { commit, signers_blob, config_blob, .. } = record {
+            let zen = entry.zen.clone().unwrap_or_default();
+            let reason = if *commit != entry.object {
+                Some("the config_changed record is attached to a commit other than the one it names".to_string())
+            } else if !zen.on_main {
+                Some("the config_changed record's commit is not on main".to_string())
+            } else if zen.signers_blob.as_deref() != Some(signers_blob)
+                || zen.config_blob.as_deref() != Some(config_blob)
+            {
+                Some("the config_changed record's blobs are not what its commit holds in .zen/".to_string())
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                problems.push(problem(Some(position), &entry, None, reason));
+            }
+        } else if entry.commit.draft_id.as_deref() != Some(record.draft_id())
+            || entry.commit.event != Some(record.event())
+        {
             problems.push(problem(
                 Some(position),
                 &entry,
@@ -170,8 +199,21 @@ pub fn verify_log(
 
     // Links: each draft is created once, and later events point at that record.
     let mut created: HashMap<String, (u64, String)> = HashMap::new();
+    let mut last_config: Option<String> = None;
     for (position, (entry, signed)) in &by_position {
         let record = &signed.record;
+        if let Record::ConfigChanged { previous_digest, .. } = record {
+            if *previous_digest != last_config {
+                let reason = match previous_digest {
+                    None => "a config_changed record names no previous one, but it is not the first".to_string(),
+                    Some(_) => "the config_changed record's previous_digest is not the config_changed record before it"
+                        .to_string(),
+                };
+                problems.push(problem(Some(*position), entry, None, reason));
+            }
+            last_config = Some(signed.digest());
+            continue;
+        }
         let id = record.draft_id().to_string();
         match record.previous_digest() {
             None => {
@@ -238,6 +280,7 @@ pub fn verify_log(
             problems.push(problem(Some(*position), entry, Some(id), reason));
         }
         match record {
+            Record::ConfigChanged { .. } => {}
             Record::DraftApplied { .. } | Record::DraftDiscarded { .. } => {
                 if let Some((at, event)) = closed.get(id) {
                     let reason = format!("draft {id} was already closed by {event} at position {at}");
@@ -302,7 +345,7 @@ pub fn verify_log(
 
     // The drafts on the branch agree with their records.
     let mut by_draft: HashMap<&str, Vec<&SignedRecord>> = HashMap::new();
-    for (_, signed) in by_position.values() {
+    for (_, signed) in by_position.values().filter(|(_, s)| !s.record.is_config()) {
         by_draft.entry(signed.record.draft_id()).or_default().push(signed);
     }
     for (position, (entry, signed)) in &by_position {

@@ -25,11 +25,16 @@ pub fn parse_head(text: &str) -> Option<(u64, Hash)> {
     Some((size.parse().ok()?, merkle::from_hex(hex)?))
 }
 
+/// Where a clone pins the trust root it first verified (`sha256:…`).
+pub const TRUST_ROOT_KEY: &str = "zen.trustRoot";
+
 /// A log that verified.
 #[derive(Debug, Clone)]
 pub struct VerifiedLog {
     pub size: u64,
     pub root: Hash,
+    /// The digest of its trust root, if it has one.
+    pub trust_root: Option<String>,
 }
 
 impl Service {
@@ -51,6 +56,59 @@ impl Service {
     /// it are checked: the proof shows the earlier records are exactly the
     /// ones verified then. Every other rule still covers the whole log.
     pub fn evidence_verify(&self, root: Option<(u64, Hash)>, since: Option<(u64, Hash)>) -> Result<VerifiedLog> {
+        self.evidence_verify_trusting(root, since, None, false)
+    }
+
+    /// [`Service::evidence_verify`], holding the log to a trust root: the
+    /// one given, else the one this clone pinned (`zen.trustRoot`), which
+    /// the first verify of a log with a root pins. A log whose root differs
+    /// is `TRUST_ROOT_CHANGED`; one without a root is `TRUST_ROOT_MISSING`
+    /// when `strict`, else verified with `trust_root: None` for the caller
+    /// to warn about.
+    pub fn evidence_verify_trusting(
+        &self,
+        root: Option<(u64, Hash)>,
+        since: Option<(u64, Hash)>,
+        trust_root: Option<&str>,
+        strict: bool,
+    ) -> Result<VerifiedLog> {
+        let layout = self.layout()?;
+        let timeline = self.timeline(&layout)?;
+        let found = timeline.root().map(|r| r.digest());
+        let pinned = trust_root.map(str::to_string).or_else(|| self.store.config_string(TRUST_ROOT_KEY));
+        match (&found, &pinned) {
+            (Some(found), Some(pinned)) if found != pinned => {
+                return Err(Error::new(
+                    Code::TrustRootChanged,
+                    "the log's trust root is not the one this clone holds it to",
+                )
+                .with_hint("if the central repository was re-rooted on purpose, verify it with --trust-root <new digest> after checking with its admins; otherwise do not trust this log"));
+            }
+            (None, Some(_)) => {
+                return Err(Error::new(
+                    Code::TrustRootChanged,
+                    "the log has no trust root, but this clone holds it to one",
+                )
+                .with_hint("the log lost its root: do not trust it"));
+            }
+            (None, None) if strict => {
+                return Err(Error::new(Code::TrustRootMissing, "this log has no trust root (--strict)")
+                    .with_hint("an admin runs `draft trust init`"));
+            }
+            _ => {}
+        }
+        let mut verified = self.verify_log_now(root, since)?;
+        if let Some(found) = &found
+            && trust_root.is_none()
+            && pinned.is_none()
+        {
+            let _ = self.store.set_config_string(TRUST_ROOT_KEY, found);
+        }
+        verified.trust_root = found;
+        Ok(verified)
+    }
+
+    fn verify_log_now(&self, root: Option<(u64, Hash)>, since: Option<(u64, Hash)>) -> Result<VerifiedLog> {
         let report = self.evidence_log_after(since.map_or(0, |(size, _)| size))?;
         let mut problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
         if let Some((size, old_root)) = since
@@ -93,7 +151,7 @@ impl Service {
                 // A clone whose config cannot be written still verified.
                 let _ = self.store.set_config_string(VERIFIED_HEAD_KEY, &head);
             }
-            return Ok(VerifiedLog { size: report.size, root: report.root });
+            return Ok(VerifiedLog { size: report.size, root: report.root, trust_root: None });
         }
         let checks = problems.iter().map(|p| Check::fail(Code::EvidenceInvalid, p.clone())).collect();
         Err(Error {

@@ -195,7 +195,7 @@ impl Service {
     /// Signatures of records before position `trusted_below` are not checked
     /// (the caller proves those records unchanged another way).
     pub(crate) fn load_evidence(&self, layout: &Layout, drafts: &[Listed], trusted_below: u64) -> Result<LogReport> {
-        let allowed = self.allowed_signers(layout)?;
+        let timeline = self.timeline(layout)?;
         let drafts_history = match self.store.branch_tip(&layout.config.drafts_branch)? {
             Some(tip) => self.history(tip.commit)?,
             None => HashSet::new(),
@@ -231,8 +231,8 @@ impl Service {
                         .as_ref()
                         .ok()
                         .filter(|signed| signed.record.position() >= trusted_below)
-                        .map(|signed| check_signature(signed, &allowed, now));
-                    (Entry { object: object.to_string(), note, commit, resource_blob: None }, verdict)
+                        .map(|signed| check_signature(signed, &timeline.for_record(&signed.record), now));
+                    (Entry { object: object.to_string(), note, commit, resource_blob: None, zen: None }, verdict)
                 })
                 .collect())
         };
@@ -240,6 +240,7 @@ impl Service {
         let mut verdicts: HashMap<String, Result<(), String>> = HashMap::new();
         super::read::pipeline(&notes, &mut prepare, &work, &mut |(mut entry, verdict)| {
             entry.resource_blob = bound_resource_blob(&self.store, &entry);
+            entry.zen = zen_facts(&self.store, &entry, &main_history);
             if let (Some(verdict), Ok(signed)) = (verdict, &entry.note) {
                 verdicts.insert(signed.signature.clone(), verdict);
             }
@@ -256,21 +257,42 @@ impl Service {
         let check = |signed: &SignedRecord| match verdicts.get(&signed.signature) {
             Some(verdict) => verdict.clone(),
             None if signed.record.position() < trusted_below => Ok(()),
-            None => check_signature(signed, &allowed, now),
+            None => check_signature(signed, &timeline.for_record(&signed.record), now),
         };
         // What the notes say, for the checks against main and the index.
         let mut applied_on: HashMap<Oid, SignedRecord> = HashMap::new();
+        let mut config_on: HashMap<Oid, SignedRecord> = HashMap::new();
         let mut by_blob: HashMap<Oid, (String, &'static str)> = HashMap::new();
         for ((object, blob), entry) in notes.iter().zip(&entries) {
             if let Ok(signed) = &entry.note {
-                by_blob.insert(*blob, (signed.record.draft_id().to_string(), signed.record.event()));
-                if matches!(signed.record, Record::DraftApplied { .. }) {
-                    applied_on.insert(*object, signed.clone());
+                if !signed.record.is_config() {
+                    by_blob.insert(*blob, (signed.record.draft_id().to_string(), signed.record.event()));
+                }
+                match signed.record {
+                    Record::DraftApplied { .. } => {
+                        applied_on.insert(*object, signed.clone());
+                    }
+                    Record::ConfigChanged { .. } => {
+                        config_on.insert(*object, signed.clone());
+                    }
+                    _ => {}
                 }
             }
         }
         let mut report = verify_log(entries, &facts, &check);
-        report.problems.extend(self.main_problems(layout, &applied_on)?);
+        // The timeline was read from its index: the index must hold every
+        // config_changed record of the log, and nothing else.
+        let indexed: HashSet<&str> = timeline.changes.iter().map(|(c, _)| c.signature.as_str()).collect();
+        let logged: HashSet<&str> = config_on.values().map(|c| c.signature.as_str()).collect();
+        if indexed != logged {
+            report.problems.push(Problem {
+                position: None,
+                object: None,
+                draft_id: None,
+                reason: "the config_changed records of the log and those of its trust index (config/) differ".into(),
+            });
+        }
+        report.problems.extend(self.main_problems(layout, &applied_on, &config_on, &timeline)?);
         if let Some(tip) = self.store.ref_target(NOTES_REF)? {
             report.problems.extend(self.index_problems(&self.store.commit_tree(tip)?, &by_blob)?);
         }
@@ -282,11 +304,27 @@ impl Service {
     /// record bound to it, and its resources are its parent's plus exactly
     /// the signed blob. (Signatures and the rest of the record are checked
     /// with the log.)
-    fn main_problems(&self, layout: &Layout, applied_on: &HashMap<Oid, SignedRecord>) -> Result<Vec<Problem>> {
+    fn main_problems(
+        &self,
+        layout: &Layout,
+        applied_on: &HashMap<Oid, SignedRecord>,
+        config_on: &HashMap<Oid, SignedRecord>,
+        timeline: &super::Timeline,
+    ) -> Result<Vec<Problem>> {
         use crate::domain::spec::RESOURCE_DIR;
         let repo = self.store.repo();
         let mut problems = Vec::new();
-        let Some(baseline) = self.baseline(layout.main.commit)? else { return Ok(problems) };
+        // What main held when the trust root was made is the baseline; with
+        // no root, what it held when it was set up.
+        let root_commit = timeline.root().and_then(|root| match &root.record {
+            Record::ConfigChanged { commit, .. } => Oid::from_str(commit).ok(),
+            _ => None,
+        });
+        let baseline = match root_commit {
+            Some(commit) => Some(commit),
+            None => self.baseline(layout.main.commit)?,
+        };
+        let Some(baseline) = baseline else { return Ok(problems) };
         let mut walk = repo.revwalk()?;
         walk.push(layout.main.commit)?;
         walk.hide(baseline)?;
@@ -295,6 +333,18 @@ impl Service {
             let tree = commit.tree()?;
             let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
             let folder = |t: &git2::Tree<'_>| t.get_name(RESOURCE_DIR).map(|e| e.id());
+            let zen = |t: &git2::Tree<'_>| t.get_name(".zen").map(|e| e.id());
+            if root_commit.is_some()
+                && parent_tree.as_ref().and_then(zen) != zen(&tree)
+                && !config_on.contains_key(&commit.id())
+            {
+                problems.push(Problem {
+                    position: None,
+                    object: Some(commit.id().to_string()),
+                    draft_id: None,
+                    reason: "a commit on main changes .zen/ without a config_changed record".into(),
+                });
+            }
             if parent_tree.as_ref().and_then(folder) == folder(&tree) {
                 continue;
             }
@@ -459,6 +509,22 @@ fn bound_resource_blob(store: &Store, entry: &Entry) -> Option<String> {
     let commit = Oid::from_str(&entry.object).ok()?;
     let tree = store.commit_tree(commit).ok()?;
     store.blob_id_at(&tree, binding.resource).ok().flatten().map(|blob| blob.to_string())
+}
+
+/// For a `config_changed` record: what its annotated commit holds in `.zen/`.
+fn zen_facts(store: &Store, entry: &Entry, main: &HashSet<Oid>) -> Option<crate::evidence::verify::ZenFacts> {
+    let signed = entry.note.as_ref().ok()?;
+    if !signed.record.is_config() {
+        return None;
+    }
+    let commit = Oid::from_str(&entry.object).ok()?;
+    let tree = store.commit_tree(commit).ok()?;
+    let blob = |path: &str| store.blob_id_at(&tree, path).ok().flatten().map(|b| b.to_string());
+    Some(crate::evidence::verify::ZenFacts {
+        signers_blob: blob(ALLOWED_SIGNERS_PATH),
+        config_blob: blob(crate::domain::config::CONFIG_PATH),
+        on_main: main.contains(&commit),
+    })
 }
 
 /// Verifies a record's signature for its signer and namespace, against the

@@ -12,6 +12,7 @@ mod gc;
 mod init;
 mod read;
 mod sync;
+mod trust;
 mod validate;
 
 pub use apply::{Applied, WorkTreeFollow};
@@ -23,6 +24,7 @@ pub use gc::{GcReport, GcRequest, RemovedDraft};
 pub use init::{InitOutcome, InitRequest};
 pub use read::{Change, DraftView, ListFilter, Listed, Listing, Shown};
 pub use sync::{Landed, OperationReport, Outcome, PushedRef, SyncReport};
+pub use trust::{ConfigChanged, Timeline};
 pub use validate::{ValidateScope, Validated};
 
 use crate::domain::config::{CONFIG_PATH, Config};

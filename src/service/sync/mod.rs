@@ -505,6 +505,9 @@ impl Service {
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .and_then(|text| crate::evidence::record::SignedRecord::parse_note(&text).ok());
         Ok(there.is_some_and(|there| {
+            if op.record().is_config() {
+                return there.signature == op.signed.signature;
+            }
             there.record.draft_id() == op.record().draft_id()
                 && (event == "draft_created" || there.record.actor() == op.record().actor())
         }))
@@ -528,6 +531,10 @@ impl Service {
             }
             Record::DraftApplied { .. } => self.apply_as(&actor, id, record.spec_digest()).map(|_| ()),
             Record::DraftExpired { .. } => self.replay_gc(&actor, id),
+            Record::ConfigChanged { .. } => Err(Error::new(
+                Code::InvalidConfig,
+                "a change to .zen/ is not replayed onto a main that moved: run the admin command again after the sync",
+            )),
         }
     }
 
