@@ -72,7 +72,8 @@ impl Service {
         if let Actor::User(id) = actor
             && !allowed.is_person(id)
         {
-            let code = if refusal == Code::NotAnApplier { refusal } else { Code::UserIdRequired };
+            let code =
+                if matches!(refusal, Code::NotAnApplier | Code::NotAnAdmin) { refusal } else { Code::UserIdRequired };
             return Err(Error::new(
                 code,
                 format!("{id} is not a person: {ALLOWED_SIGNERS_PATH} lists it for no namespace only people sign in (zen-draft-apply, zen-draft-review, zen-draft-admin)"),

@@ -30,6 +30,7 @@ mod show;
 mod spec_fields;
 mod sync;
 mod target_urls;
+mod trust;
 mod upkeep;
 mod validate;
 mod work_tree;

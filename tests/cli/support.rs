@@ -55,7 +55,8 @@ pub enum Who {
 pub fn exit_code_of(code: &str) -> i32 {
     match code {
         "INTERNAL" => 1,
-        "MCP_CANNOT_APPLY" | "USER_ID_REQUIRED" | "NOT_AN_APPLIER" | "NOT_THE_CREATOR" | "TENANT_MISMATCH" => 3,
+        "MCP_CANNOT_APPLY" | "USER_ID_REQUIRED" | "NOT_AN_APPLIER" | "NOT_THE_CREATOR" | "NOT_AN_ADMIN"
+        | "TENANT_MISMATCH" => 3,
         "NOT_PENDING"
         | "EXPIRED"
         | "TYPE_NOT_APPLICABLE"
@@ -70,7 +71,13 @@ pub fn exit_code_of(code: &str) -> i32 {
         | "INVALID_DRAFT" => 4,
         "NOT_FOUND" | "AMBIGUOUS_ID" => 5,
         "CONFLICT" | "LOCKED" | "DIRTY_WORKTREE" => 6,
-        "NOT_A_REPO" | "NOT_INITIALIZED" | "INVALID_CONFIG" | "SIGNING_KEY_MISSING" | "EVIDENCE_INVALID" => 7,
+        "NOT_A_REPO"
+        | "NOT_INITIALIZED"
+        | "INVALID_CONFIG"
+        | "SIGNING_KEY_MISSING"
+        | "EVIDENCE_INVALID"
+        | "TRUST_ROOT_MISSING"
+        | "TRUST_ROOT_CHANGED" => 7,
         "REMOTE_FAILED" => 8,
         other => panic!("no exit code known for {other}"),
     }

@@ -1,0 +1,135 @@
+//! The timeline of trust: `.zen/` changes only through admin-signed
+//! `config_changed` records, every record is judged by the signers in force
+//! at its position, and each clone pins the log's trust root.
+
+use crate::support::{TestRepo, Who};
+use serde_json::Value;
+
+fn key(repo: &TestRepo, name: &str) -> std::path::PathBuf {
+    repo.root.join("keys").join(name)
+}
+
+/// A repo whose trust root makes alice the admin (`trust init`, after
+/// alice was listed for zen-draft-admin before the root existed).
+fn rooted() -> TestRepo {
+    let repo = TestRepo::new();
+    let signers = repo.file_on("main", ".zen/allowed_signers");
+    let with_admin = signers.replacen(
+        "alice namespaces=\"zen-draft-evidence,zen-draft-apply\"",
+        "alice namespaces=\"zen-draft-evidence,zen-draft-apply,zen-draft-admin\"",
+        1,
+    );
+    assert_ne!(signers, with_admin);
+    repo.commit_file_on_branch("main", ".zen/allowed_signers", with_admin.as_bytes());
+    let root = repo.json(Who::Human, &["trust", "init"]);
+    assert_eq!(root["root"], true);
+    repo
+}
+
+fn public_key(repo: &TestRepo, name: &str) -> std::path::PathBuf {
+    let public = repo.root.join(format!("{name}.pub"));
+    let output = std::process::Command::new("ssh-keygen").arg("-y").arg("-f").arg(key(repo, name)).output().unwrap();
+    assert!(output.status.success());
+    std::fs::write(&public, &output.stdout).unwrap();
+    public
+}
+
+#[test]
+fn init_with_an_admin_roots_the_timeline_and_verify_pins_it() {
+    let repo = TestRepo::empty();
+    repo.write("README.md", b"# infra\n");
+    repo.git(&["add", "README.md"]);
+    repo.git(&["commit", "-q", "-m", "Initial commit"]);
+    // The admin's key is alice's test key.
+    let alice = TestRepo::new();
+    std::fs::create_dir_all(repo.root.join("keys")).unwrap();
+    std::fs::copy(key(&alice, "alice"), key(&repo, "alice")).unwrap();
+    let init = repo.json(Who::Human, &["init", "--tenant", "acme", "--admin", "alice"]);
+    let digest = init["trust_root"]["digest"].as_str().unwrap().to_string();
+    assert!(repo.file_on("main", ".zen/allowed_signers").contains("alice namespaces=\"zen-draft-admin\""));
+
+    let verified = repo.json(Who::Nobody, &["evidence", "verify"]);
+    assert_eq!(verified["trust_root"], digest.as_str());
+    assert_eq!(repo.git(&["config", "zen.trustRoot"]).trim(), digest);
+    // Held to another root, the log is refused.
+    let other = format!("sha256:{}", "0".repeat(64));
+    repo.run(Who::Nobody, &["evidence", "verify", "--trust-root", &other]).refused("TRUST_ROOT_CHANGED");
+    repo.git(&["config", "zen.trustRoot", &other]);
+    repo.run(Who::Nobody, &["evidence", "verify"]).refused("TRUST_ROOT_CHANGED");
+}
+
+#[test]
+fn a_log_without_a_root_verifies_with_a_warning_and_fails_when_strict() {
+    let repo = TestRepo::new();
+    repo.create_endpoint("one");
+    let output = repo.command(Who::Nobody).args(["evidence", "verify"]).output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("TRUST_ROOT_MISSING"));
+    repo.run(Who::Nobody, &["evidence", "verify", "--strict"]).refused("TRUST_ROOT_MISSING");
+}
+
+#[test]
+fn admins_change_the_signers_with_a_record_and_nobody_else_can() {
+    let repo = rooted();
+    let bot = public_key(&repo, "ops-bot");
+    let bot = bot.to_str().unwrap();
+    // An agent, or a person who is no admin, cannot.
+    repo.run(Who::Agent, &["signers", "add", "helper", bot]).refused("NOT_AN_ADMIN");
+    repo.run(Who::Human, &["signers", "add", "helper", bot])
+        .env("ZEN_USER_ID", "ops-bot")
+        .env("ZEN_SIGNING_KEY", key(&repo, "ops-bot").to_str().unwrap())
+        .refused("NOT_AN_ADMIN");
+    let added = repo.json(Who::Human, &["signers", "add", "helper", bot]);
+    assert_eq!(added["root"], false);
+    assert!(repo.file_on("main", ".zen/allowed_signers").contains("helper namespaces=\"zen-draft-evidence\""));
+    repo.json(Who::Human, &["config", "set", "ttl", "3d"]);
+    assert!(repo.file_on("main", ".zen/config.yaml").contains("ttl: 3d"));
+    repo.json(Who::Nobody, &["evidence", "verify"]);
+}
+
+#[test]
+fn a_signers_change_made_with_plain_git_is_refused() {
+    let repo = rooted();
+    let signers = repo.file_on("main", ".zen/allowed_signers");
+    let bot_line = signers.lines().find(|l| l.starts_with("ops-bot")).unwrap();
+    let key_part = bot_line.split_once("ssh-ed25519").map(|(_, k)| format!("ssh-ed25519{k}")).unwrap();
+    // The agent lists its own key for applies, as any principal.
+    let forged = format!("{signers}ops-bot namespaces=\"zen-draft-apply\" {key_part}\n");
+    repo.commit_file_on_branch("main", ".zen/allowed_signers", forged.as_bytes());
+    let refusal = repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID");
+    assert!(refusal.output().contains("changes .zen/ without a config_changed record"), "{}", refusal.output());
+}
+
+#[test]
+fn a_key_removed_at_one_position_signs_nothing_after_it() {
+    let repo = rooted();
+    let before = repo.create_endpoint_as(Who::Agent, "before", &[]);
+    repo.json(Who::Human, &["signers", "remove", "ops-bot"]);
+    repo.run(
+        Who::Agent,
+        &[
+            "create",
+            "endpoint",
+            "--name",
+            "after",
+            "--provider",
+            "stripe",
+            "--target-url",
+            "https://hooks.example.com/after",
+        ],
+    )
+    .refused("SIGNING_KEY_MISSING");
+    // Put the key back with plain git, sign, and take it out again: the
+    // record lands after the removal, and the timeline says no.
+    let signers = repo.file_on("main", ".zen/allowed_signers");
+    let original = repo.file_on("main~1", ".zen/allowed_signers");
+    repo.commit_file_on_branch("main", ".zen/allowed_signers", original.as_bytes());
+    repo.create_endpoint_as(Who::Agent, "after", &[]);
+    repo.commit_file_on_branch("main", ".zen/allowed_signers", signers.as_bytes());
+    let refusal = repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID");
+    let output = refusal.output();
+    assert!(output.contains("draft_created signature"), "{output}");
+    // The record made before the removal still verifies.
+    let shown: Value = repo.show_json(&before);
+    assert_eq!(shown["status"], "pending");
+}
