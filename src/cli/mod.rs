@@ -9,6 +9,7 @@ mod discard;
 mod doctor;
 mod evidence;
 mod gc;
+mod hook;
 mod init;
 mod list;
 mod mcp;
@@ -52,6 +53,7 @@ enum Command {
     Gc(gc::Args),
     Sync(sync::Args),
     Doctor(doctor::Args),
+    Hook(hook::Args),
     Trust(trust::TrustArgs),
     Signers(trust::SignersArgs),
     Config(trust::ConfigArgs),
@@ -151,6 +153,7 @@ fn run(ctx: &Context, cli: &Cli) -> Result<u8> {
         Command::Gc(args) => gc::run(ctx, args),
         Command::Sync(args) => sync::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Hook(args) => hook::run(ctx, args),
         Command::Trust(args) => trust::trust(ctx, args),
         Command::Signers(args) => trust::signers(ctx, args),
         Command::Config(args) => trust::config(ctx, args),

@@ -38,6 +38,51 @@ pub struct Config {
     /// Whose drafts an agent may discard: only its own (the default), or any.
     #[serde(default, skip_serializing_if = "AgentsMayDiscard::is_default")]
     pub agents_may_discard: AgentsMayDiscard,
+    /// What the gate on the central repository allows (`draft hook`).
+    #[serde(default, skip_serializing_if = "GateConfig::is_default")]
+    pub gate: GateConfig,
+}
+
+/// `gate:` in `.zen/config.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// Commits on main that touch neither resources nor `.zen/` (a README):
+    /// `allow` (the default) or `deny`.
+    #[serde(default, skip_serializing_if = "MainOther::is_default")]
+    pub main_other: MainOther,
+    /// How far a record's own time may be from the time the gate receives
+    /// it (default 10m).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_clock_skew: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MainOther {
+    #[default]
+    Allow,
+    Deny,
+}
+
+impl MainOther {
+    fn is_default(&self) -> bool {
+        *self == MainOther::Allow
+    }
+}
+
+impl GateConfig {
+    fn is_default(&self) -> bool {
+        *self == GateConfig::default()
+    }
+
+    /// `max_clock_skew`, default ten minutes.
+    pub fn max_clock_skew(&self) -> Ttl {
+        self.max_clock_skew
+            .as_deref()
+            .and_then(|t| Ttl::parse(t).ok())
+            .unwrap_or_else(|| Ttl::parse("10m").expect("valid"))
+    }
 }
 
 /// `agents_may_discard` in `.zen/config.yaml`.
@@ -81,6 +126,7 @@ impl Config {
             retain_closed: None,
             allow_http_hosts: Vec::new(),
             agents_may_discard: AgentsMayDiscard::Own,
+            gate: GateConfig::default(),
         }
     }
 
@@ -109,6 +155,9 @@ impl Config {
         }
         if self.gc_max_per_run == 0 {
             return Err("gc_max_per_run must be at least 1".to_string());
+        }
+        if let Some(skew) = &self.gate.max_clock_skew {
+            Ttl::parse(skew).map_err(|e| format!("gate.max_clock_skew: {e}"))?;
         }
         Ok(())
     }

@@ -8,6 +8,14 @@ use super::Store;
 use crate::error::Result;
 use git2::{FileMode, ObjectType, Oid, Tree};
 
+/// One path that differs between two trees: each side's (id, file mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangedEntry {
+    pub path: String,
+    pub old: Option<(Oid, i32)>,
+    pub new: Option<(Oid, i32)>,
+}
+
 impl Store {
     /// A new tree: `base` with the blob `blob` at `path` (or the file at `path`
     /// removed when `blob` is `None`). Folders left empty disappear.
@@ -125,6 +133,61 @@ impl Store {
                 Some(ObjectType::Blob) => out.push((path, entry.id())),
                 _ => {}
             }
+        }
+        Ok(())
+    }
+
+    /// Every path whose entry differs between `old` and `new` (added,
+    /// removed, or changed in id or mode), with both sides' (id, mode).
+    /// Subtrees whose ids agree are not read.
+    pub fn changed_entries(&self, old: Option<&Tree<'_>>, new: Option<&Tree<'_>>) -> Result<Vec<ChangedEntry>> {
+        let mut out = Vec::new();
+        self.collect_changes(old, new, "", &mut out)?;
+        Ok(out)
+    }
+
+    fn collect_changes(
+        &self,
+        old: Option<&Tree<'_>>,
+        new: Option<&Tree<'_>>,
+        prefix: &str,
+        out: &mut Vec<ChangedEntry>,
+    ) -> Result<()> {
+        let side = |tree: Option<&Tree<'_>>| -> Vec<(String, Oid, i32)> {
+            tree.map(|t| t.iter().filter_map(|e| Some((e.name().ok()?.to_string(), e.id(), e.filemode()))).collect())
+                .unwrap_or_default()
+        };
+        let (olds, news) = (side(old), side(new));
+        let mut names: Vec<&String> = olds.iter().map(|e| &e.0).chain(news.iter().map(|e| &e.0)).collect();
+        names.sort();
+        names.dedup();
+        for name in names {
+            let before = olds.iter().find(|e| &e.0 == name).map(|e| (e.1, e.2));
+            let after = news.iter().find(|e| &e.0 == name).map(|e| (e.1, e.2));
+            if before == after {
+                continue;
+            }
+            let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}/{name}") };
+            let is_tree = |side: Option<(Oid, i32)>| side.is_some_and(|(_, mode)| mode == 0o040000);
+            if is_tree(before) || is_tree(after) {
+                let load = |side: Option<(Oid, i32)>| -> Result<Option<Tree<'_>>> {
+                    match side {
+                        Some((id, 0o040000)) => Ok(Some(self.repo().find_tree(id)?)),
+                        _ => Ok(None),
+                    }
+                };
+                let (old_sub, new_sub) = (load(before)?, load(after)?);
+                self.collect_changes(old_sub.as_ref(), new_sub.as_ref(), &path, out)?;
+                // A file turned into a folder (or back) is a change of its own.
+                if !is_tree(before) && before.is_some() {
+                    out.push(ChangedEntry { path: path.clone(), old: before, new: None });
+                }
+                if !is_tree(after) && after.is_some() {
+                    out.push(ChangedEntry { path, old: None, new: after });
+                }
+                continue;
+            }
+            out.push(ChangedEntry { path, old: before, new: after });
         }
         Ok(())
     }
