@@ -6,7 +6,7 @@ use crate::support::{TestRepo, Who, canonical_json, sha256_digest};
 use serde_json::Value;
 use std::path::Path;
 
-fn key(repo: &TestRepo, name: &str) -> std::path::PathBuf {
+pub(crate) fn key(repo: &TestRepo, name: &str) -> std::path::PathBuf {
     repo.root.join("keys").join(name)
 }
 
@@ -18,7 +18,7 @@ fn verify_refuses(repo: &TestRepo, expected: &str) {
 
 /// Commits `path` = `blob` (or its removal) onto `refname` with git's
 /// plumbing, as anyone with push access could.
-fn commit_on_ref(repo: &TestRepo, refname: &str, edits: &[(&str, Option<&str>)], message: &str) -> String {
+pub(crate) fn commit_on_ref(repo: &TestRepo, refname: &str, edits: &[(&str, Option<&str>)], message: &str) -> String {
     let index = repo.root.join("forge-index");
     let _ = std::fs::remove_file(&index);
     let with_index = |args: &[&str]| {
@@ -44,14 +44,14 @@ fn commit_on_ref(repo: &TestRepo, refname: &str, edits: &[(&str, Option<&str>)],
     commit
 }
 
-fn write_blob(repo: &TestRepo, bytes: &[u8]) -> String {
+pub(crate) fn write_blob(repo: &TestRepo, bytes: &[u8]) -> String {
     let blob = repo.git_with_stdin(&["hash-object", "-w", "--stdin"], bytes, &[]);
     String::from_utf8(blob).unwrap().trim().to_string()
 }
 
 /// Signs `line` (a record's canonical JSON) with `key` in `namespace`, as
 /// `ssh-keygen -Y sign` does, and returns the note text.
-fn signed_note(repo: &TestRepo, line: &str, key: &Path, namespace: &str) -> String {
+pub(crate) fn signed_note(repo: &TestRepo, line: &str, key: &Path, namespace: &str) -> String {
     let file = repo.root.join("forged-record");
     std::fs::write(&file, format!("{line}\n")).unwrap();
     let output = std::process::Command::new("ssh-keygen")
@@ -80,14 +80,14 @@ fn note_paths(repo: &TestRepo, object: &str, event: &str) -> (String, Option<Str
 }
 
 /// The record on `object`, as JSON.
-fn record_on(repo: &TestRepo, object: &str) -> Value {
+pub(crate) fn record_on(repo: &TestRepo, object: &str) -> Value {
     let note = repo.git(&["notes", "--ref", "zen-evidence", "show", object]);
     serde_json::from_str(note.lines().next().unwrap()).unwrap()
 }
 
 /// Replaces the record on `object` in place (same position), re-signed by
 /// `signer`'s key, its index entry updated to match.
-fn resign_in_place(repo: &TestRepo, object: &str, signer: &str, mutate: impl FnOnce(&mut Value)) {
+pub(crate) fn resign_in_place(repo: &TestRepo, object: &str, signer: &str, mutate: impl FnOnce(&mut Value)) {
     let mut record = record_on(repo, object);
     let event = record["event"].as_str().unwrap().to_string();
     mutate(&mut record);
@@ -102,7 +102,7 @@ fn resign_in_place(repo: &TestRepo, object: &str, signer: &str, mutate: impl FnO
     commit_on_ref(repo, "refs/notes/zen-evidence", &edits, "Rewrite a record\n\nEvidence-Size: 0\n");
 }
 
-fn draft_path(repo: &TestRepo, id: &str) -> String {
+pub(crate) fn draft_path(repo: &TestRepo, id: &str) -> String {
     repo.files_on("drafts").into_iter().find(|p| p.contains(id)).expect("the draft's file")
 }
 

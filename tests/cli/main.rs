@@ -15,6 +15,7 @@ mod discard;
 mod errors;
 mod evidence;
 mod forgeries;
+mod gate;
 mod gc;
 mod hostile;
 mod http_api;

@@ -290,7 +290,15 @@ impl Service {
                 operations.push(op);
             }
         }
+        // Work older than the gate's clock skew is stamped again by a replay
+        // (SPEC §10: the time of an event is when it entered the shared log).
+        let config = self.layout()?.config;
+        let stale_before = self.now() - config.gate.max_clock_skew().as_chrono() / 2;
+        let stale = operations
+            .iter()
+            .any(|op| chrono::DateTime::parse_from_rfc3339(op.record().at()).is_ok_and(|at| at < stale_before));
         let needs_replay = !owed.is_empty()
+            || stale
             || standing.values().any(|s| matches!(s, Standing::Diverged))
             || (!operations.is_empty() && standing.values().any(|s| matches!(s, Standing::Behind)));
         if !needs_replay {
