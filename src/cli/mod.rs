@@ -3,6 +3,7 @@
 //! no rule lives here.
 
 mod apply;
+mod audit;
 mod create;
 mod demo;
 mod discard;
@@ -53,6 +54,7 @@ enum Command {
     Gc(gc::Args),
     Sync(sync::Args),
     Doctor(doctor::Args),
+    Audit(audit::Args),
     Hook(hook::Args),
     Trust(trust::TrustArgs),
     Signers(trust::SignersArgs),
@@ -153,6 +155,7 @@ fn run(ctx: &Context, cli: &Cli) -> Result<u8> {
         Command::Gc(args) => gc::run(ctx, args),
         Command::Sync(args) => sync::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Audit(args) => audit::run(ctx, args),
         Command::Hook(args) => hook::run(ctx, args),
         Command::Trust(args) => trust::trust(ctx, args),
         Command::Signers(args) => trust::signers(ctx, args),

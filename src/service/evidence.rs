@@ -346,6 +346,23 @@ impl Service {
                     reason: "a commit on main changes .zen/ without a config_changed record".into(),
                 });
             }
+            // Other paths on main, when the config in force says deny.
+            let other_changed = tree.iter().chain(parent_tree.iter().flat_map(|t| t.iter())).any(|entry| {
+                let name = entry.name().unwrap_or_default();
+                name != RESOURCE_DIR
+                    && name != ".zen"
+                    && tree.get_name(name).map(|e| e.id())
+                        != parent_tree.as_ref().and_then(|p| p.get_name(name)).map(|e| e.id())
+            });
+            if other_changed && self.main_other_denied(&commit)? {
+                problems.push(Problem {
+                    position: None,
+                    object: Some(commit.id().to_string()),
+                    draft_id: None,
+                    reason: "a commit on main changes files outside endpoints/ and .zen/ while gate.main_other is deny"
+                        .into(),
+                });
+            }
             if parent_tree.as_ref().and_then(folder) == folder(&tree) {
                 continue;
             }
@@ -393,6 +410,18 @@ impl Service {
             }
         }
         Ok(problems)
+    }
+
+    /// Whether `.zen/config.yaml` as `commit`'s parent holds it denies other
+    /// changes on main (`gate.main_other: deny`).
+    fn main_other_denied(&self, commit: &git2::Commit<'_>) -> Result<bool> {
+        let Some(parent) = commit.parents().next() else { return Ok(false) };
+        let tip = crate::store::BranchTip { refname: String::new(), commit: parent.id(), is_local: true };
+        Ok(self
+            .read_config(&tip)
+            .ok()
+            .flatten()
+            .is_some_and(|c| c.gate.main_other == crate::domain::config::MainOther::Deny))
     }
 
     /// The commit on main's first-parent line where the repository was set

@@ -494,6 +494,10 @@ impl Service {
                 out.push(Violation { refname: refname.to_string(), commit: Some(at.to_string()), code, message, hint })
             };
             let step = "GATE_NOT_A_LIFECYCLE_STEP";
+            // The branch's first commit, empty, as `draft init` makes it.
+            if commit.parent_count() == 0 && commit.tree()?.is_empty() {
+                continue;
+            }
             if commit.parent_count() > 1 {
                 flag(
                     step,
@@ -779,6 +783,82 @@ impl Service {
             let _ = CONFIG_PATH;
         }
         Ok(())
+    }
+}
+
+/// What `draft audit` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditReport {
+    pub ok: bool,
+    /// The log's size and root, when it could be read.
+    pub size: Option<u64>,
+    pub trust_root: Option<String>,
+    pub violations: Vec<Violation>,
+}
+
+impl Service {
+    /// `draft audit`: the gate's rules over history, read-only. The log as a
+    /// whole (what `evidence verify` checks: signatures by the timeline,
+    /// positions, links, times, the index, main's applies and `.zen/`
+    /// changes), then every commit on the drafts branch since `since` (or
+    /// since it began) as one lifecycle step backed by its record.
+    pub fn audit(&self, since: Option<&str>, trust_root: Option<&str>) -> Result<AuditReport> {
+        let layout = self.layout()?;
+        let mut violations = Vec::new();
+        let mut size = None;
+        let mut root = None;
+        match self.evidence_verify_trusting(None, None, trust_root, false) {
+            Ok(verified) => {
+                size = Some(verified.size);
+                root = verified.trust_root;
+            }
+            Err(e) if e.checks.is_empty() => violations.push(Violation {
+                refname: NOTES_REF.to_string(),
+                commit: None,
+                code: e.code.as_str(),
+                message: e.message,
+                hint: "see `draft evidence verify`",
+            }),
+            Err(e) => {
+                for check in e.checks.iter().filter(|c| !c.ok) {
+                    violations.push(Violation {
+                        refname: NOTES_REF.to_string(),
+                        commit: None,
+                        code: e.code.as_str(),
+                        message: check.message.clone(),
+                        hint: "see `draft evidence list`",
+                    });
+                }
+            }
+        }
+        // Every record of the log, by the commit it annotates.
+        let mut records: HashMap<Oid, Vec<NewRecord>> = HashMap::new();
+        if let Some(tip) = self.store.ref_target(NOTES_REF)? {
+            for (object, blob) in self.store.all_notes(&self.store.commit_tree(tip)?)? {
+                let parsed = read_note(&self.store, blob)?
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|t| SignedRecord::parse_note(&t).ok());
+                if let Some(signed) = parsed {
+                    records.entry(object).or_default().push(NewRecord { signed, object, blob });
+                }
+            }
+        }
+        let drafts_ref = format!("refs/heads/{}", layout.config.drafts_branch);
+        let drafts = self.store.branch_tip(&layout.config.drafts_branch)?.map(|t| t.commit);
+        let since = match since {
+            Some(rev) => {
+                Some(self.store.repo().revparse_single(rev).and_then(|o| o.peel_to_commit()).map(|c| c.id()).map_err(
+                    |_| Error::new(Code::NotFound, "--since names no commit").with_hint("pass a commit, tag or branch"),
+                )?)
+            }
+            None => None,
+        };
+        let old = since.filter(|s| {
+            drafts.is_some_and(|d| self.store.repo().graph_descendant_of(d, *s).unwrap_or(false) || d == *s)
+        });
+        self.gate_drafts(&layout, &drafts_ref, old, drafts, &records, self.now(), &mut violations)?;
+        Ok(AuditReport { ok: violations.is_empty(), size, trust_root: root, violations })
     }
 }
 

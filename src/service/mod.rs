@@ -21,7 +21,7 @@ pub use audit::VerifiedLog;
 pub use create::{CreateRequest, Created};
 pub use discard::Discarded;
 pub use doctor::{DoctorReport, Finding};
-pub use gate::{RefLine, Violation, read_ref_lines};
+pub use gate::{AuditReport, RefLine, Violation, read_ref_lines};
 pub use gc::{GcReport, GcRequest, RemovedDraft};
 pub use init::{InitOutcome, InitRequest};
 pub use read::{Change, DraftView, ListFilter, Listed, Listing, Shown};

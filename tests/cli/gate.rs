@@ -54,6 +54,11 @@ fn refused(central: &TestRepo, clone: &TestRepo, specs: &[&str], code: &str) -> 
     assert_eq!(central.refs(), before, "a refused push moved a central ref");
     assert!(said.contains(code), "expected {code} in:\n{said}");
     assert!(said.contains("remote: zen-draft: hint: "), "every refusal has a hint:\n{said}");
+    // `draft audit` gives the gate's verdict on the same history (the
+    // clone's refs hold it), except for what only arrival can tell: time.
+    if code != "GATE_CLOCK_SKEW" {
+        clone.run(Who::Nobody, &["audit"]).refused("EVIDENCE_INVALID");
+    }
     said
 }
 
@@ -102,6 +107,8 @@ fn the_honest_paths_land_with_push() {
 
     let fresh = clone(&central);
     fresh.json(Who::Nobody, &["evidence", "verify"]);
+    let audited = fresh.json(Who::Nobody, &["audit"]);
+    assert_eq!(audited["ok"], true, "{audited:#}");
 }
 
 #[test]
