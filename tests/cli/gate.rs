@@ -109,6 +109,8 @@ fn the_honest_paths_land_with_push() {
     fresh.json(Who::Nobody, &["evidence", "verify"]);
     let audited = fresh.json(Who::Nobody, &["audit"]);
     assert_eq!(audited["ok"], true, "{audited:#}");
+    // The verifier outside the tool agrees, through the trust timeline.
+    crate::outside::agree(&fresh, true);
 }
 
 #[test]

@@ -1,0 +1,104 @@
+//! `docs/verify.py`: the verifier outside the tool (stdlib Python, git and
+//! `ssh-keygen`), run on the same histories as `draft audit`, must reach
+//! the same verdict and the same Merkle root.
+
+use crate::forgeries::{commit_on_ref, draft_path, resign_in_place, write_blob};
+use crate::support::{TestRepo, Who};
+
+fn verify_py(repo: &TestRepo) -> (bool, String) {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/verify.py");
+    let output = repo.git_command().arg("--version").output().unwrap();
+    assert!(output.status.success());
+    let mut cmd = std::process::Command::new("python3");
+    cmd.arg(&script).arg(&repo.path);
+    for (key, value) in [("HOME", repo.home()), ("GIT_CONFIG_GLOBAL", "/dev/null".into())] {
+        cmd.env(key, value);
+    }
+    cmd.env("GIT_CONFIG_NOSYSTEM", "1");
+    let output = cmd.output().expect("python3 runs");
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Both verifiers agree on `repo`: `ok`, and on the root when the log holds.
+pub(crate) fn agree(repo: &TestRepo, ok: bool) {
+    let (py_ok, said) = verify_py(repo);
+    assert_eq!(py_ok, ok, "docs/verify.py:\n{said}");
+    let audit = repo.command(Who::Nobody).args(["--json", "audit"]).output().unwrap();
+    assert_eq!(audit.status.success(), ok, "draft audit: {}", String::from_utf8_lossy(&audit.stdout));
+    if ok {
+        let verified = repo.json(Who::Nobody, &["evidence", "verify"]);
+        assert!(said.contains(&format!("root {}", verified["root"].as_str().unwrap())), "{said}");
+    }
+}
+
+fn honest() -> TestRepo {
+    let repo = TestRepo::new();
+    let one = repo.create_endpoint_as(Who::Agent, "one", &[]);
+    let two = repo.create_endpoint_as(Who::Agent, "two", &[]);
+    repo.draft(&["apply", &one]).success();
+    repo.draft(&["discard", &two]).success();
+    repo
+}
+
+#[test]
+fn an_honest_history_passes_both_with_the_same_root() {
+    agree(&honest(), true);
+}
+
+#[test]
+fn an_endpoint_on_main_without_an_apply_fails_both() {
+    let repo = honest();
+    repo.commit_file_on_branch("main", "endpoints/sneaky.yaml", b"name: sneaky\n");
+    agree(&repo, false);
+}
+
+#[test]
+fn an_apply_record_moved_onto_a_look_alike_commit_fails_both() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("real");
+    repo.draft(&["apply", &id]).success();
+    let applied = repo.rev_parse("main");
+    repo.write("endpoints/real.yaml", b"name: real\nprovider: stripe\ntarget_url: https://evil.example.com/x\n");
+    repo.git(&["add", "endpoints/real.yaml"]);
+    repo.git(&["commit", "-q", "--amend", "--no-edit"]);
+    let forged = repo.rev_parse("main");
+    repo.git(&["notes", "--ref", "zen-evidence", "copy", &applied, &forged]);
+    repo.git(&["notes", "--ref", "zen-evidence", "remove", &applied]);
+    agree(&repo, false);
+}
+
+#[test]
+fn an_agent_acting_as_a_person_fails_both() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint_as(Who::Agent, "disguised", &[]);
+    let path = draft_path(&repo, &id);
+    let file = repo.file_on("drafts", &path).replace("created_by: agent:ops-bot", "created_by: user:ops-bot");
+    let blob = write_blob(&repo, file.as_bytes());
+    commit_on_ref(&repo, "refs/heads/drafts", &[(&path, Some(&blob))], "Who, me?");
+    let created_on = repo.git(&["log", "--format=%H", "-1", "--grep", "Created-By", "drafts"]).trim().to_string();
+    resign_in_place(&repo, &created_on, "ops-bot", |record| record["created_by"] = "user:ops-bot".into());
+    agree(&repo, false);
+}
+
+#[test]
+fn a_backdated_record_fails_both() {
+    let repo = TestRepo::new();
+    repo.create_endpoint("first");
+    repo.run(
+        Who::Agent,
+        &[
+            "create",
+            "endpoint",
+            "--name",
+            "late",
+            "--provider",
+            "stripe",
+            "--target-url",
+            "https://hooks.example.com/late",
+        ],
+    )
+    .env("ZEN_TEST_CLOCK", "2020-01-01T00:00:00Z")
+    .assert()
+    .success();
+    agree(&repo, false);
+}
