@@ -686,6 +686,13 @@ impl Service {
             }
             (Some(_), None) => {
                 let old = draft_of(change.old).ok_or_else(|| step("a removed file that was not a draft"))?;
+                let record = record_of("draft_expired")
+                    .ok_or_else(|| missing("no draft_expired record on the commit that removes the draft"))?;
+                // Judged at the removal's own time (which the gate holds to
+                // its arrival, within the skew), so an audit later agrees.
+                let now = chrono::DateTime::parse_from_rfc3339(record.signed.record.at())
+                    .map(|t| t.with_timezone(&chrono::Utc))
+                    .unwrap_or(now);
                 let closed_at = match old.status {
                     Status::Pending if old.expires_at <= now => None,
                     Status::Pending => return Err(step("gc removes a pending draft only after it expired")),
@@ -701,9 +708,7 @@ impl Service {
                         return Err(step("a closed draft is removed only after retain_closed"));
                     }
                 }
-                record_of("draft_expired")
-                    .map(|_| ())
-                    .ok_or_else(|| missing("no draft_expired record on the commit that removes the draft"))
+                Ok(())
             }
             (None, None) => Err(step("nothing changed")),
         }
