@@ -99,6 +99,15 @@ impl Report for Installed {
     }
 }
 
+/// Who the server says is pushing: gitolite's `GL_USER`, the web server's
+/// `REMOTE_USER`, or the signer of a push certificate git verified.
+fn pusher() -> Option<String> {
+    let named = |var: &str| std::env::var(var).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    named("GL_USER").or_else(|| named("REMOTE_USER")).or_else(|| {
+        (std::env::var("GIT_PUSH_CERT_STATUS").as_deref() == Ok("G")).then(|| named("GIT_PUSH_CERT_SIGNER")).flatten()
+    })
+}
+
 /// Judges the push git describes on stdin; refuses it (exit 1) with every
 /// problem as `remote:` lines when any rule is broken.
 fn pre_receive() -> Result<u8> {
@@ -106,7 +115,7 @@ fn pre_receive() -> Result<u8> {
     io::stdin().take(16 * 1024 * 1024).read_to_string(&mut input)?;
     let lines = read_ref_lines(&input)?;
     let service = Service::open(None, CallerEnv::default())?;
-    let violations = service.gate(&lines)?;
+    let violations = service.gate(&lines, pusher().as_deref())?;
     if violations.is_empty() {
         return Ok(0);
     }

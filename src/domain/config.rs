@@ -55,6 +55,12 @@ pub struct GateConfig {
     /// it (default 10m).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_clock_skew: Option<String>,
+    /// When the server names the pusher (gitolite's `GL_USER`, `REMOTE_USER`
+    /// from `git http-backend`, a verified push certificate's signer), which
+    /// of `main`, `drafts` and `notes` each may move. With scopes set, a
+    /// pusher the server names but this map does not may move none of them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scopes: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +161,11 @@ impl Config {
         }
         if self.gc_max_per_run == 0 {
             return Err("gc_max_per_run must be at least 1".to_string());
+        }
+        for refs in self.gate.scopes.values() {
+            if let Some(bad) = refs.iter().find(|r| !["main", "drafts", "notes"].contains(&r.as_str())) {
+                return Err(format!("gate.scopes names {bad:?}; scopes are main, drafts and notes"));
+            }
         }
         if let Some(skew) = &self.gate.max_clock_skew {
             Ttl::parse(skew).map_err(|e| format!("gate.max_clock_skew: {e}"))?;

@@ -75,13 +75,38 @@ struct NewRecord {
 }
 
 impl Service {
-    /// Judges a push: every rule it breaks, none when it may land.
-    pub fn gate(&self, lines: &[RefLine]) -> Result<Vec<Violation>> {
+    /// Judges a push by `pusher` (when the server names one): every rule
+    /// it breaks, none when it may land.
+    pub fn gate(&self, lines: &[RefLine], pusher: Option<&str>) -> Result<Vec<Violation>> {
         let layout = self.layout()?;
         let main_ref = format!("refs/heads/{}", layout.config.main_branch);
         let drafts_ref = format!("refs/heads/{}", layout.config.drafts_branch);
         let guarded = [main_ref.as_str(), drafts_ref.as_str(), NOTES_REF];
         let mut out = Vec::new();
+        let scopes = &layout.config.gate.scopes;
+        if let Some(pusher) = pusher.filter(|_| !scopes.is_empty()) {
+            let allowed = scopes.get(pusher).cloned().unwrap_or_default();
+            for line in lines {
+                let scope = if line.refname == main_ref {
+                    "main"
+                } else if line.refname == drafts_ref {
+                    "drafts"
+                } else if line.refname == NOTES_REF {
+                    "notes"
+                } else {
+                    continue;
+                };
+                if !allowed.iter().any(|a| a == scope) {
+                    out.push(Violation {
+                        refname: line.refname.clone(),
+                        commit: line.new.map(|c| c.to_string()),
+                        code: "GATE_SCOPE",
+                        message: format!("the pusher the server names may not move {scope} (gate.scopes)"),
+                        hint: "an admin widens gate.scopes in .zen/config.yaml",
+                    });
+                }
+            }
+        }
         let mut before: HashMap<String, Option<Oid>> = HashMap::new();
         let mut after: HashMap<String, Option<Oid>> = HashMap::new();
         for r in guarded {

@@ -10,10 +10,12 @@ pub(crate) fn key(repo: &TestRepo, name: &str) -> std::path::PathBuf {
     repo.root.join("keys").join(name)
 }
 
-/// `evidence verify` refuses, and what it says names `expected`.
+/// `evidence verify` and `draft audit` refuse, and what they say names `expected`.
 fn verify_refuses(repo: &TestRepo, expected: &str) {
-    let refusal = repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID");
-    assert!(refusal.output().contains(expected), "expected {expected:?} in:\n{}", refusal.output());
+    for command in [&["evidence", "verify"][..], &["audit"][..]] {
+        let refusal = repo.run(Who::Nobody, command).refused("EVIDENCE_INVALID");
+        assert!(refusal.output().contains(expected), "{command:?}: expected {expected:?} in:\n{}", refusal.output());
+    }
 }
 
 /// Commits `path` = `blob` (or its removal) onto `refname` with git's

@@ -308,3 +308,42 @@ fn through_git_daemon_the_gate_refuses_and_lets_through_the_same() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
     assert!(central.file_on("main", "endpoints/over-the-wire.yaml").contains("over-the-wire"));
 }
+
+#[test]
+fn scopes_narrow_what_each_pusher_the_server_names_may_move() {
+    let central = gated();
+    let person = clone(&central);
+    person.json(
+        Who::Human,
+        &["config", "set", "gate", "{scopes: {ops-bot: [drafts, notes], alice: [main, drafts, notes]}}", "--push"],
+    );
+    let agent = clone(&central);
+    let mut args = create_args("scoped");
+    args.push("--push".into());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let created = agent.run(Who::Agent, &args).env("GL_USER", "ops-bot").json();
+    let id = created["id"].as_str().unwrap().to_string();
+    // The agent's credential cannot move main, even with a person's apply.
+    person.json(Who::Human, &["sync"]);
+    person.json(Who::Human, &["apply", &id]);
+    let before = central.refs();
+    let output = person
+        .git_command()
+        .env("GL_USER", "ops-bot")
+        .args(["push", "origin", "main", "drafts", "refs/notes/zen-evidence"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("GATE_SCOPE"));
+    assert_eq!(central.refs(), before);
+    // Nor can a pusher the scopes do not name.
+    let output = person.git_command().env("GL_USER", "mallory").args(["push", "origin", "drafts"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("GATE_SCOPE"));
+    person
+        .git_command()
+        .env("GL_USER", "alice")
+        .args(["push", "-q", "origin", "main", "drafts", "refs/notes/zen-evidence"])
+        .status()
+        .unwrap();
+    assert!(central.file_on("main", "endpoints/scoped.yaml").contains("scoped"));
+}
