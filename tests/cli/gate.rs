@@ -347,3 +347,56 @@ fn scopes_narrow_what_each_pusher_the_server_names_may_move() {
         .unwrap();
     assert!(central.file_on("main", "endpoints/scoped.yaml").contains("scoped"));
 }
+
+#[test]
+fn a_signers_change_signed_by_someone_who_is_no_admin_is_refused() {
+    let central = gated();
+    let agent = clone(&central);
+    // The agent lists itself as a person and an admin by plain git, then
+    // signs a signers change with its own key.
+    let signers = agent.file_on("main", ".zen/allowed_signers");
+    let line = signers.lines().find(|l| l.starts_with("ops-bot")).unwrap();
+    let key_part = line.split_once("ssh-ed25519").map(|(_, k)| format!("ssh-ed25519{k}")).unwrap();
+    agent.write(
+        ".zen/allowed_signers",
+        format!("{signers}ops-bot namespaces=\"zen-draft-admin\" {key_part}\n").as_bytes(),
+    );
+    agent.git(&["commit", "-q", "-am", "Promote myself"]);
+    let public = agent.root.join("ops-bot.pub");
+    std::fs::write(&public, format!("{key_part}\n")).unwrap();
+    agent
+        .run(Who::Human, &["signers", "add", "helper", public.to_str().unwrap()])
+        .env("ZEN_USER_ID", "ops-bot")
+        .env("ZEN_SIGNING_KEY", key(&agent, "ops-bot").to_str().unwrap())
+        .assert()
+        .success();
+    let said = refused(&central, &agent, &ALL, "GATE_CONFIG_NOT_SIGNED");
+    assert!(said.contains("GATE_RECORD_INVALID"), "{said}");
+}
+
+#[test]
+fn an_applied_draft_edited_in_place_or_a_submodule_on_drafts_is_refused() {
+    let central = gated();
+    let person = clone(&central);
+    let id = create(&person, Who::Agent, "done", &["--push"]);
+    person.json(Who::Human, &["apply", &id, "--push"]);
+    let path = draft_path(&person, &id);
+    let file = person.file_on("drafts", &path).replace("status: applied", "status: pending");
+    commit_on_ref(&person, "refs/heads/drafts", &[(&path, Some(&write_blob(&person, file.as_bytes())))], "Reopen");
+    refused(&central, &person, &["drafts"], "GATE_NOT_A_LIFECYCLE_STEP");
+    person.git(&["update-ref", "refs/heads/drafts", "refs/remotes/origin/drafts"]);
+
+    let start = person.rev_parse("drafts");
+    let index = person.root.join("submodule-index");
+    let with_index = |args: &[&str]| {
+        let out = person.git_command().env("GIT_INDEX_FILE", &index).args(args).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    with_index(&["read-tree", &start]);
+    with_index(&["update-index", "--add", "--cacheinfo", &format!("160000,{start},drafts/vendored")]);
+    let tree = with_index(&["write-tree"]);
+    let commit = person.git(&["commit-tree", &tree, "-p", &start, "-m", "A submodule"]).trim().to_string();
+    person.git(&["update-ref", "refs/heads/drafts", &commit]);
+    refused(&central, &person, &["drafts"], "GATE_BAD_OBJECT");
+}
