@@ -4,11 +4,60 @@
 //! refs unchanged and a message naming the rule; the honest paths land.
 
 use crate::forgeries::{commit_on_ref, draft_path, key, resign_in_place, write_blob};
-use crate::support::{DRAFT_BIN, GitDaemon, TestRepo, Who};
+use crate::support::{GitDaemon, TestRepo, Who};
 use std::process::Output;
 
-/// A bare central repo whose trust root makes alice the admin, with the gate installed.
-fn gated() -> TestRepo {
+/// How the clones of a test reach the central repository.
+#[derive(Clone, Copy)]
+enum Transport {
+    File,
+    Daemon,
+}
+
+thread_local! {
+    static TRANSPORT: std::cell::Cell<Transport> = const { std::cell::Cell::new(Transport::File) };
+}
+
+/// Runs a test with its clones pushing over `transport`.
+fn with(transport: Transport, test: fn()) {
+    TRANSPORT.with(|t| t.set(transport));
+    test();
+}
+
+/// The central repo, and the git daemon serving it when the test runs over one.
+struct Central {
+    daemon: Option<GitDaemon>,
+    repo: TestRepo,
+}
+
+impl std::ops::Deref for Central {
+    type Target = TestRepo;
+    fn deref(&self) -> &TestRepo {
+        &self.repo
+    }
+}
+
+impl Central {
+    fn url(&self) -> String {
+        match &self.daemon {
+            Some(daemon) => daemon.url(),
+            None => self.repo.file_url(),
+        }
+    }
+}
+
+/// A bare central repo whose trust root makes alice the admin, with the
+/// gate installed, served over the test's transport.
+fn gated() -> Central {
+    let central = gated_repo();
+    let daemon = match TRANSPORT.with(|t| t.get()) {
+        Transport::File => None,
+        Transport::Daemon => Some(GitDaemon::serve(&central)),
+    };
+    Central { daemon, repo: central }
+}
+
+fn gated_repo() -> TestRepo {
     let central = TestRepo::new_bare();
     let signers = central.file_on("main", ".zen/allowed_signers");
     let admin = signers.replacen(
@@ -23,8 +72,8 @@ fn gated() -> TestRepo {
     central
 }
 
-fn clone(central: &TestRepo) -> TestRepo {
-    let clone = TestRepo::clone_url(&central.file_url(), central);
+fn clone(central: &Central) -> TestRepo {
+    let clone = TestRepo::clone_url(&central.url(), central);
     clone.json(Who::Agent, &["sync", "--no-push"]);
     clone
 }
@@ -76,7 +125,6 @@ fn install_refuses_a_log_without_a_trust_root_and_says_when_it_is_installed() {
     }
 }
 
-#[test]
 fn the_honest_paths_land_with_push() {
     let central = gated();
     let agent = clone(&central);
@@ -113,7 +161,6 @@ fn the_honest_paths_land_with_push() {
     crate::outside::agree(&fresh, true);
 }
 
-#[test]
 fn an_agent_pushing_an_endpoint_onto_main_is_refused() {
     let central = gated();
     let agent = clone(&central);
@@ -123,7 +170,6 @@ fn an_agent_pushing_an_endpoint_onto_main_is_refused() {
     refused(&central, &agent, &["main"], "GATE_MAIN_NOT_APPLIED");
 }
 
-#[test]
 fn an_agent_listing_its_key_for_applies_and_applying_is_refused() {
     let central = gated();
     let agent = clone(&central);
@@ -149,7 +195,6 @@ fn an_agent_listing_its_key_for_applies_and_applying_is_refused() {
     assert!(said.contains("GATE_RECORD_INVALID"), "the apply record is not the timeline's:\n{said}");
 }
 
-#[test]
 fn a_persons_apply_record_moved_onto_another_commit_is_refused() {
     let central = gated();
     let person = clone(&central);
@@ -165,7 +210,6 @@ fn a_persons_apply_record_moved_onto_another_commit_is_refused() {
     refused(&central, &person, &ALL, "GATE_");
 }
 
-#[test]
 fn a_draft_file_committed_with_plain_git_or_edited_in_place_is_refused() {
     let central = gated();
     let agent = clone(&central);
@@ -190,7 +234,6 @@ fn a_draft_file_committed_with_plain_git_or_edited_in_place_is_refused() {
     refused(&central, &agent, &["drafts"], "GATE_");
 }
 
-#[test]
 fn bad_objects_on_the_drafts_branch_are_refused() {
     let central = gated();
     let agent = clone(&central);
@@ -217,7 +260,6 @@ fn bad_objects_on_the_drafts_branch_are_refused() {
     refused(&central, &agent, &["drafts"], "GATE_BAD_OBJECT");
 }
 
-#[test]
 fn records_out_of_place_or_backdated_are_refused() {
     let central = gated();
     let agent = clone(&central);
@@ -240,7 +282,6 @@ fn records_out_of_place_or_backdated_are_refused() {
     refused(&central, &agent, &ALL, "GATE_RECORD_INVALID");
 }
 
-#[test]
 fn force_pushes_and_deletes_of_the_guarded_refs_are_refused() {
     let central = gated();
     let agent = clone(&central);
@@ -259,7 +300,6 @@ fn force_pushes_and_deletes_of_the_guarded_refs_are_refused() {
     }
 }
 
-#[test]
 fn a_push_whose_objects_fail_fsck_is_refused() {
     let central = gated();
     let agent = clone(&central);
@@ -277,7 +317,6 @@ fn a_push_whose_objects_fail_fsck_is_refused() {
     assert_eq!(central.refs(), before);
 }
 
-#[test]
 fn with_main_other_deny_a_readme_edit_is_refused() {
     let central = gated();
     let person = clone(&central);
@@ -288,27 +327,9 @@ fn with_main_other_deny_a_readme_edit_is_refused() {
     refused(&central, &person, &["main"], "GATE_MAIN_NOT_APPLIED");
 }
 
-#[test]
-fn through_git_daemon_the_gate_refuses_and_lets_through_the_same() {
-    let central = gated();
-    let daemon = GitDaemon::serve(&central);
-    let agent = TestRepo::clone_url(&daemon.url(), &central);
-    agent.json(Who::Agent, &["sync", "--no-push"]);
-    let id = create(&agent, Who::Agent, "over-the-wire", &["--push"]);
-    agent.write("endpoints/sneaky.yaml", b"name: sneaky\n");
-    agent.git(&["add", "endpoints/sneaky.yaml"]);
-    agent.git(&["commit", "-q", "-m", "Quietly"]);
-    refused(&central, &agent, &["main"], "GATE_MAIN_NOT_APPLIED");
-    agent.git(&["reset", "-q", "--hard", "origin/main"]);
-    let person = TestRepo::clone_url(&daemon.url(), &central);
-    let mut apply = person.std_command(Who::Human, DRAFT_BIN);
-    apply.args(["--json", "apply", &id, "--push"]);
-    person.json(Who::Human, &["sync", "--no-push"]);
-    let output = apply.output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
-    assert!(central.file_on("main", "endpoints/over-the-wire.yaml").contains("over-the-wire"));
-}
-
+/// Over `file://` the pusher's environment reaches the hook, which stands in
+/// for a server that names the pusher (gitolite sets `GL_USER`); through
+/// `git daemon` nobody is named, and nothing is narrowed.
 #[test]
 fn scopes_narrow_what_each_pusher_the_server_names_may_move() {
     let central = gated();
@@ -348,7 +369,6 @@ fn scopes_narrow_what_each_pusher_the_server_names_may_move() {
     assert!(central.file_on("main", "endpoints/scoped.yaml").contains("scoped"));
 }
 
-#[test]
 fn a_signers_change_signed_by_someone_who_is_no_admin_is_refused() {
     let central = gated();
     let agent = clone(&central);
@@ -374,7 +394,6 @@ fn a_signers_change_signed_by_someone_who_is_no_admin_is_refused() {
     assert!(said.contains("GATE_RECORD_INVALID"), "{said}");
 }
 
-#[test]
 fn an_applied_draft_edited_in_place_or_a_submodule_on_drafts_is_refused() {
     let central = gated();
     let person = clone(&central);
@@ -400,3 +419,31 @@ fn an_applied_draft_edited_in_place_or_a_submodule_on_drafts_is_refused() {
     person.git(&["update-ref", "refs/heads/drafts", &commit]);
     refused(&central, &person, &["drafts"], "GATE_BAD_OBJECT");
 }
+
+/// Every pushing case runs twice: clones reaching the central repo over
+/// `file://`, and through `git daemon` on loopback.
+macro_rules! over_both_transports {
+    ($($name:ident),* $(,)?) => {
+        mod over_file_urls {
+            $( #[test] fn $name() { super::with(super::Transport::File, super::$name) } )*
+        }
+        mod through_git_daemon {
+            $( #[test] fn $name() { super::with(super::Transport::Daemon, super::$name) } )*
+        }
+    };
+}
+
+over_both_transports!(
+    the_honest_paths_land_with_push,
+    an_agent_pushing_an_endpoint_onto_main_is_refused,
+    an_agent_listing_its_key_for_applies_and_applying_is_refused,
+    a_persons_apply_record_moved_onto_another_commit_is_refused,
+    a_draft_file_committed_with_plain_git_or_edited_in_place_is_refused,
+    bad_objects_on_the_drafts_branch_are_refused,
+    records_out_of_place_or_backdated_are_refused,
+    force_pushes_and_deletes_of_the_guarded_refs_are_refused,
+    a_push_whose_objects_fail_fsck_is_refused,
+    with_main_other_deny_a_readme_edit_is_refused,
+    a_signers_change_signed_by_someone_who_is_no_admin_is_refused,
+    an_applied_draft_edited_in_place_or_a_submodule_on_drafts_is_refused
+);
