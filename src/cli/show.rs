@@ -85,8 +85,27 @@ impl Report for ShowReport {
             }
             None => writeln!(out, "  (none)")?,
         }
+        if !self.shown.checks.is_empty() {
+            writeln!(out)?;
+            let failed = self.shown.checks.iter().filter(|c| !c.ok).count();
+            if failed == 0 {
+                writeln!(out, "{}", style.bold("checks (apply runs these): all pass"))?;
+            } else {
+                writeln!(
+                    out,
+                    "{}",
+                    style.bold(&format!("checks (apply runs these): {failed} fail, apply would refuse"))
+                )?;
+            }
+            super::output::write_checks(out, style, &self.shown.checks)?;
+        }
         if self.no_diff {
             return Ok(());
+        }
+        if let Some(base_diff) = &self.shown.base_diff {
+            writeln!(out)?;
+            writeln!(out, "{}", style.bold("what changed on main under this draft since it was proposed:"))?;
+            write_diff(out, style, base_diff)?;
         }
         writeln!(out)?;
         match &self.shown.diff {
@@ -95,23 +114,28 @@ impl Report for ShowReport {
             }
             Some(diff) => {
                 writeln!(out, "{}", style.bold("diff against main (what apply would write):"))?;
-                for line in diff.lines() {
-                    let painted = if line.starts_with("+++") || line.starts_with("---") {
-                        style.bold(line)
-                    } else if line.starts_with('+') {
-                        style.green(line)
-                    } else if line.starts_with('-') {
-                        style.red(line)
-                    } else if line.starts_with("@@") {
-                        style.cyan(line)
-                    } else {
-                        line.to_string()
-                    };
-                    writeln!(out, "{painted}")?;
-                }
-                Ok(())
+                write_diff(out, style, diff)
             }
             None => writeln!(out, "{}", style.dim("no diff: the proposed spec is not a valid endpoint")),
         }
     }
+}
+
+/// A unified diff, coloured by line kind on a terminal.
+fn write_diff(out: &mut dyn Write, style: &Style, diff: &str) -> io::Result<()> {
+    for line in diff.lines() {
+        let painted = if line.starts_with("+++") || line.starts_with("---") {
+            style.bold(line)
+        } else if line.starts_with('+') {
+            style.green(line)
+        } else if line.starts_with('-') {
+            style.red(line)
+        } else if line.starts_with("@@") {
+            style.cyan(line)
+        } else {
+            line.to_string()
+        };
+        writeln!(out, "{painted}")?;
+    }
+    Ok(())
 }

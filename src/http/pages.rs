@@ -318,6 +318,29 @@ pub(crate) fn review_body(shown: &Shown, actions: Option<Actions<'_>>, now: Date
         format!(r#"<span class="mono" id="digest">{}</span>"#, esc(shown.spec_digest.as_deref().unwrap_or("-"))),
     );
     html.push_str("</dl>");
+    if !shown.checks.is_empty() {
+        let failed: Vec<&crate::error::Check> = shown.checks.iter().filter(|c| !c.ok).collect();
+        let title = if failed.is_empty() {
+            "Checks: all pass".to_string()
+        } else {
+            format!("Checks: {} fail, so apply would refuse", failed.len())
+        };
+        let _ = write!(html, r#"<h2 id="checks">{}</h2><ul class="checks">"#, esc(&title));
+        for check in &shown.checks {
+            let (class, mark) = if check.ok { ("ok", "ok") } else { ("fail", "FAIL") };
+            let _ = write!(
+                html,
+                r#"<li class="{class}"><strong>{mark}</strong> <code>{}</code> {}</li>"#,
+                esc(check.code.as_str()),
+                esc(&check.message)
+            );
+        }
+        html.push_str("</ul>");
+    }
+    if let Some(base_diff) = &shown.base_diff {
+        html.push_str("<h2>What changed on main under this draft since it was proposed</h2>");
+        html.push_str(&diff_html(base_diff));
+    }
     if let Some(actions) = actions {
         html.push_str(&action_forms(shown, &actions));
     }
@@ -344,7 +367,16 @@ fn action_forms(shown: &Shown, actions: &Actions<'_>) -> String {
     let base = format!("/drafts/{}", url_part(&view.id.to_string()));
     let csrf = esc(actions.csrf);
     let mut html = String::from(r#"<div class="actions">"#);
-    if view.state == State::Pending {
+    let failed: Vec<&crate::error::Check> = shown.checks.iter().filter(|c| !c.ok).collect();
+    if view.state == State::Pending && !failed.is_empty() {
+        let reasons: Vec<String> = failed.iter().map(|c| format!("{}: {}", c.code.as_str(), c.message)).collect();
+        let _ = write!(
+            html,
+            r#"<form><p class="blocked">Apply is off: {}.</p><button class="apply" type="button" disabled title="{}">Apply</button></form>"#,
+            esc(&reasons.join("; ")),
+            esc(&reasons.join("; "))
+        );
+    } else if view.state == State::Pending {
         let resource = shown.resource.as_deref().unwrap_or("the resource");
         let _ = write!(
             html,

@@ -230,3 +230,30 @@ fn show_json_of_a_discarded_draft_carries_who_discarded_it() {
     assert_eq!(shown["discarded_by"], "agent:ops-bot");
     assert_eq!(shown["reason"], "duplicate");
 }
+
+#[test]
+fn show_runs_the_checks_apply_would_run_and_shows_what_changed_under_a_stale_draft() {
+    let repo = TestRepo::new();
+    let stale = repo.create_endpoint_as(Who::Human, "github-ci", &["--description", "An older idea"]);
+    let other = repo.create_endpoint("github-ci");
+    repo.draft(&["apply", &other]).success();
+
+    let shown = repo.show_json(&stale);
+    let checks = shown["checks"].as_array().expect("a checks array, as validate gives");
+    let failed: Vec<&str> = checks.iter().filter(|c| c["ok"] == false).map(|c| c["code"].as_str().unwrap()).collect();
+    assert_eq!(failed, ["BASE_CHANGED"]);
+    let base_diff = shown["base_diff"].as_str().expect("the diff from the base to main now");
+    assert!(base_diff.contains("+name: github-ci"), "{base_diff}");
+
+    let human = repo.draft(&["show", &stale]).success().get_output().stdout.clone();
+    let human = String::from_utf8(human).unwrap();
+    let checks_at = human.find("checks (apply runs these): 1 fail").expect(&human);
+    let diff_at = human.find("diff against main").expect(&human);
+    assert!(checks_at < diff_at, "checks above the diff:\n{human}");
+    assert!(human.contains("what changed on main under this draft"), "{human}");
+
+    let fresh = repo.create_endpoint("stripe-payments");
+    let shown = repo.show_json(&fresh);
+    assert!(shown["checks"].as_array().unwrap().iter().all(|c| c["ok"] == true));
+    assert_eq!(shown["base_diff"], serde_json::Value::Null);
+}

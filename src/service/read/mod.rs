@@ -92,6 +92,13 @@ pub struct Shown {
     /// Unified diff of the resource on main against `proposed`.
     pub diff: Option<String>,
     pub resource: Option<String>,
+    /// The checks apply would run now (those `validate` runs), for a draft
+    /// still open; empty for an applied or discarded one.
+    pub checks: Vec<crate::error::Check>,
+    /// When main changed the resource after the draft was proposed
+    /// (`BASE_CHANGED`): the diff from the draft's base to main now, what
+    /// changed under it.
+    pub base_diff: Option<String>,
 }
 
 impl ListFilter {
@@ -226,6 +233,31 @@ impl Service {
         let main_tree = self.store.commit_tree(layout.main.commit)?;
         let spec_digest = view.draft.proposed_spec.as_ref().map(value_digest);
         let spec = endpoint_spec(&view.draft);
+        let open = matches!(view.state, State::Pending | State::Expired);
+        let checks = if open { self.draft_checks(&layout, &view, None)? } else { Vec::new() };
+        let base_changed = checks.iter().any(|c| c.code == Code::BaseChanged && !c.ok);
+        let read_text = |blob: Oid| -> Result<Option<String>> {
+            Ok(match self.store.read_blob(blob, crate::yaml::MAX_DOCUMENT_BYTES * 16)? {
+                BlobRead::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+                BlobRead::TooLarge(_) => None,
+            })
+        };
+        let base_diff = match (&spec, base_changed) {
+            (Some(spec), true) => {
+                let path = spec.resource_path();
+                let base = match view.draft.base.as_deref().and_then(|b| Oid::from_str(b).ok()) {
+                    // A shallow or partial clone may not have the base.
+                    Some(blob) if self.store.repo().find_blob(blob).is_ok() => read_text(blob)?,
+                    _ => None,
+                };
+                let now = match self.store.blob_id_at(&main_tree, &path)? {
+                    Some(blob) => read_text(blob)?,
+                    None => None,
+                };
+                Some(base_to_main_diff(base.as_deref(), now.as_deref(), &path))
+            }
+            _ => None,
+        };
         let (diff, resource) = match &spec {
             Some(spec) => {
                 let proposed = spec.render_resource();
@@ -242,7 +274,7 @@ impl Service {
             }
             None => (None, None),
         };
-        Ok(Shown { view, spec_digest, diff, resource })
+        Ok(Shown { view, spec_digest, diff, resource, checks, base_diff })
     }
 
     /// Finds one readable draft by any unique prefix of its id, its evidence
@@ -505,6 +537,16 @@ fn cache_key(purpose: &[u8], objects: &[Oid]) -> CacheKey {
 }
 
 /// A unified diff in git's layout: `/dev/null` for a file that does not exist yet.
+/// What changed on main under a draft: its base against main now, both
+/// sides possibly absent (the file was created, or removed, since).
+pub fn base_to_main_diff(base: Option<&str>, now: Option<&str>, path: &str) -> String {
+    similar::TextDiff::from_lines(base.unwrap_or(""), now.unwrap_or(""))
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{path} (when proposed)"), &format!("b/{path} (main now)"))
+        .to_string()
+}
+
 pub fn unified_diff(current: Option<&str>, proposed: &str, path: &str) -> String {
     let old_header = if current.is_some() { format!("a/{path}") } else { "/dev/null".to_string() };
     let diff = similar::TextDiff::from_lines(current.unwrap_or(""), proposed);
@@ -626,8 +668,10 @@ impl Shown {
         let object = value.as_object_mut().expect("a draft is a mapping");
         object.insert("spec_digest".into(), self.spec_digest.clone().into());
         object.insert("resource".into(), self.resource.clone().into());
+        object.insert("checks".into(), serde_json::to_value(&self.checks).expect("checks are plain data"));
         if with_diff {
             object.insert("diff".into(), self.diff.clone().into());
+            object.insert("base_diff".into(), self.base_diff.clone().into());
         }
         value
     }

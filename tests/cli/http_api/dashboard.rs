@@ -249,3 +249,24 @@ async fn a_form_post_carrying_an_agents_token_with_a_persons_session_is_an_agent
     let html = server.send(page(&server, &format!("/drafts/{id}"))).await.text();
     assert!(html.contains(r#"class="apply""#), "the person's own request still gets the buttons");
 }
+
+#[tokio::test]
+async fn a_failing_check_is_shown_above_the_diff_and_turns_apply_off_with_the_reason() {
+    let server = Server::new();
+    let stale = server.draft("github-ci");
+    let other = server.draft("github-ci");
+    server.repo.draft(&["apply", &other]).success();
+    let html = server.send(page(&server, &format!("/drafts/{stale}"))).await.text();
+    let checks = html.find(r#"<h2 id="checks">"#).expect("the checks are on the page");
+    let diff = html.find("Diff against main").expect("the diff is on the page");
+    assert!(checks < diff, "the checks come before the diff");
+    assert!(html.contains("BASE_CHANGED"), "{html}");
+    assert!(html.contains(r#"disabled title="BASE_CHANGED"#), "Apply is off with the reason:\n{html}");
+    assert!(!html.contains(r#"<button class="apply" type="submit">"#), "no live Apply button");
+    assert!(html.contains("What changed on main under this draft"), "the base diff is shown");
+
+    let good = server.draft("stripe-payments");
+    let html = server.send(page(&server, &format!("/drafts/{good}"))).await.text();
+    assert!(html.contains("Checks: all pass"), "{html}");
+    assert!(html.contains(r#"<button class="apply" type="submit">Apply</button>"#));
+}
