@@ -43,6 +43,7 @@ pub enum Code {
     NotAnAdmin,
     TrustRootMissing,
     TrustRootChanged,
+    ShallowClone,
 }
 
 impl Code {
@@ -80,6 +81,7 @@ impl Code {
             Code::NotAnAdmin => "NOT_AN_ADMIN",
             Code::TrustRootMissing => "TRUST_ROOT_MISSING",
             Code::TrustRootChanged => "TRUST_ROOT_CHANGED",
+            Code::ShallowClone => "SHALLOW_CLONE",
         }
     }
 
@@ -113,7 +115,8 @@ impl Code {
             | Code::SigningKeyMissing
             | Code::EvidenceInvalid
             | Code::TrustRootMissing
-            | Code::TrustRootChanged => 7,
+            | Code::TrustRootChanged
+            | Code::ShallowClone => 7,
             Code::RemoteFailed => 8,
         }
     }
@@ -148,7 +151,8 @@ impl Code {
             | Code::SigningKeyMissing
             | Code::EvidenceInvalid
             | Code::TrustRootMissing
-            | Code::TrustRootChanged => 500,
+            | Code::TrustRootChanged
+            | Code::ShallowClone => 500,
             Code::RemoteFailed => 502,
         }
     }

@@ -14,12 +14,39 @@ pub struct Args {
     /// The spec digest you reviewed (from `draft show`); apply refuses if the spec differs.
     #[arg(long, value_name = "D")]
     digest: Option<String>,
+    /// Apply without asking (on a terminal, apply shows the draft, its checks and the diff, and asks first).
+    #[arg(long, short = 'y')]
+    yes: bool,
     #[command(flatten)]
     push: super::sync::PushArgs,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
-    super::sync::write(ctx, &args.push, |service| service.apply(&args.id, args.digest.as_deref()))
+    use std::io::IsTerminal;
+    let asks = !ctx.output.json
+        && args.digest.is_none()
+        && !args.yes
+        && io::stdin().is_terminal()
+        && io::stdout().is_terminal();
+    if !asks {
+        return super::sync::write(ctx, &args.push, |service| service.apply(&args.id, args.digest.as_deref()));
+    }
+    // A person at a terminal sees what they approve, and the apply is bound
+    // to the digest of exactly that spec.
+    let shown = ctx.service()?.show(&args.id)?;
+    let digest = shown.spec_digest.clone();
+    let id = shown.view.id.to_string();
+    let resource = shown.resource.clone().unwrap_or_else(|| "its resource".into());
+    super::show::print_for_review(ctx, shown)?;
+    print!("\nApply draft {id} to main, writing {resource}? Type yes to apply: ");
+    io::stdout().flush()?;
+    let mut answer = String::new();
+    io::stdin().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "yes" | "y") {
+        println!("Nothing was applied.");
+        return Ok(0);
+    }
+    super::sync::write(ctx, &args.push, |service| service.apply(&id, digest.as_deref()))
 }
 
 impl Report for Applied {

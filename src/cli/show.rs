@@ -30,6 +30,13 @@ struct ShowReport {
     no_diff: bool,
 }
 
+/// Prints what a person is asked to approve: the draft, its checks and the
+/// diff, as `show` prints it (for `apply`'s confirmation).
+pub(crate) fn print_for_review(ctx: &Context, shown: Shown) -> Result<()> {
+    let json = shown.to_json(true);
+    ctx.print(&ShowReport { json, shown, no_diff: false })
+}
+
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     let service = ctx.service()?;
     let shown = service.show(&args.id)?;

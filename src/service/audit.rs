@@ -72,6 +72,7 @@ impl Service {
         trust_root: Option<&str>,
         strict: bool,
     ) -> Result<VerifiedLog> {
+        self.refuse_shallow("evidence verify")?;
         let layout = self.layout()?;
         let timeline = self.timeline(&layout)?;
         let found = timeline.root().map(|r| r.digest());
@@ -163,6 +164,17 @@ impl Service {
             ),
             checks,
         })
+    }
+
+    /// A shallow clone (CI's default fetch depth) lacks the history the
+    /// log's records are attached to: say so, rather than report every
+    /// record as broken.
+    pub(crate) fn refuse_shallow(&self, what: &str) -> Result<()> {
+        if !self.store.repo().is_shallow() {
+            return Ok(());
+        }
+        Err(Error::new(Code::ShallowClone, format!("this clone is shallow, and {what} needs the branches' history"))
+            .with_hint("git fetch --unshallow (in CI: fetch-depth: 0 on GitHub, GIT_DEPTH: 0 on GitLab)"))
     }
 
     /// RFC 6962 inclusion proofs for every record of one draft.

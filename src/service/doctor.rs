@@ -161,6 +161,13 @@ impl Service {
             });
         }
 
+        if self.store.repo().is_shallow() {
+            findings.push(Finding::owed(
+                "shallow",
+                "this clone is shallow: evidence verify and audit need the branches' history",
+                "git fetch --unshallow",
+            ));
+        }
         findings.push(match self.store.config_string(super::audit::VERIFIED_HEAD_KEY) {
             Some(head) => Finding::ok("verified_head", format!("this clone pins the log head it verified ({head})")),
             None => Finding::owed(

@@ -833,6 +833,7 @@ impl Service {
     /// changes), then every commit on the drafts branch since `since` (or
     /// since it began) as one lifecycle step backed by its record.
     pub fn audit(&self, since: Option<&str>, trust_root: Option<&str>) -> Result<AuditReport> {
+        self.refuse_shallow("audit")?;
         let layout = self.layout()?;
         let mut violations = Vec::new();
         let mut size = None;

@@ -388,3 +388,36 @@ fn validate_reports_exactly_the_checks_apply_runs() {
     let apply_codes: Vec<&str> = refusal.checks.iter().map(|c| c["code"].as_str().unwrap()).collect();
     assert_eq!(codes, apply_codes);
 }
+
+/// `draft apply <id>` on a pseudo-terminal (util-linux `script`), answering `answer`.
+fn apply_on_a_terminal(repo: &TestRepo, id: &str, answer: &str) -> String {
+    use std::io::Write;
+    let line = format!("'{}' apply '{id}'", crate::support::DRAFT_BIN);
+    let mut cmd = repo.std_command(Who::Human, "script");
+    cmd.args(["-qec", &line, "/dev/null"]).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("script (util-linux) runs");
+    let mut stdin = child.stdin.take().unwrap();
+    // Give the prompt time to appear before answering, as a person would.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    stdin.write_all(answer.as_bytes()).unwrap();
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn on_a_terminal_apply_shows_the_diff_and_the_checks_and_asks_first() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("asked");
+    let main = repo.rev_parse("main");
+    let declined = apply_on_a_terminal(&repo, &id, "no\n");
+    assert!(declined.contains("diff against main"), "{declined}");
+    assert!(declined.contains("checks (apply runs these): all pass"), "{declined}");
+    assert!(declined.contains("Type yes to apply"), "{declined}");
+    assert!(declined.contains("Nothing was applied."), "{declined}");
+    assert_eq!(repo.rev_parse("main"), main, "a declined apply moves nothing");
+
+    let accepted = apply_on_a_terminal(&repo, &id, "yes\n");
+    assert!(accepted.contains("Applied draft"), "{accepted}");
+    assert_ne!(repo.rev_parse("main"), main);
+}

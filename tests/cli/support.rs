@@ -77,7 +77,8 @@ pub fn exit_code_of(code: &str) -> i32 {
         | "SIGNING_KEY_MISSING"
         | "EVIDENCE_INVALID"
         | "TRUST_ROOT_MISSING"
-        | "TRUST_ROOT_CHANGED" => 7,
+        | "TRUST_ROOT_CHANGED"
+        | "SHALLOW_CLONE" => 7,
         "REMOTE_FAILED" => 8,
         other => panic!("no exit code known for {other}"),
     }
@@ -799,6 +800,23 @@ impl TestRepo {
         let repo = TestRepo::blank("clone", false);
         let target = repo.path.to_str().expect("utf-8 temp path").to_string();
         repo.git_in(&repo.root, &["clone", "-q", url, &target]);
+        if keys_from.keys_dir().exists() {
+            std::fs::create_dir_all(repo.keys_dir()).expect("keys dir");
+            for name in ["alice", "ops-bot"] {
+                std::fs::copy(keys_from.keys_dir().join(name), repo.keys_dir().join(name)).expect("copy key");
+            }
+        }
+        repo
+    }
+
+    /// `git clone ARGS… <target>` into a new temp dir, with the keys of `keys_from`.
+    pub fn blank_clone_with(args: &[&str], keys_from: &TestRepo) -> TestRepo {
+        let repo = TestRepo::blank("clone", false);
+        let target = repo.path.to_str().expect("utf-8 temp path").to_string();
+        let mut all = vec!["clone", "-q"];
+        all.extend_from_slice(args);
+        all.push(&target);
+        repo.git_in(&repo.root, &all);
         if keys_from.keys_dir().exists() {
             std::fs::create_dir_all(repo.keys_dir()).expect("keys dir");
             for name in ["alice", "ops-bot"] {

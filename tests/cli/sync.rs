@@ -545,3 +545,20 @@ fn on_a_terminal_gits_progress_is_shown_and_off_one_it_is_not() {
     assert!(output.status.success());
     assert!(output.stderr.is_empty(), "no progress off a terminal: {}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn a_shallow_clone_is_named_where_history_is_needed() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    create(&a, Who::Agent, "one", &["--push"]);
+    let shallow = TestRepo::blank_clone_with(&["--depth", "1", &central.file_url()], &central);
+    shallow.json(Who::Nobody, &["sync", "--no-push"]);
+    for command in [&["evidence", "verify"][..], &["audit"][..]] {
+        let refusal = shallow.run(Who::Nobody, command).refused("SHALLOW_CLONE");
+        assert!(refusal.output().contains("git fetch --unshallow"), "{}", refusal.output());
+    }
+    let doctor = shallow.json(Who::Nobody, &["doctor"]);
+    assert!(doctor["findings"].as_array().unwrap().iter().any(|f| f["check"] == "shallow"), "{doctor:#}");
+    shallow.git(&["fetch", "-q", "--unshallow", "origin"]);
+    shallow.json(Who::Nobody, &["evidence", "verify"]);
+}
