@@ -16,6 +16,7 @@ mod list;
 mod mcp;
 pub mod output;
 mod serve;
+mod shell;
 mod show;
 mod sync;
 mod trust;
@@ -28,9 +29,12 @@ use output::Output;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The version and the commit the binary was built from.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ZEN_BUILD_COMMIT"), ")");
+
 /// Agents propose infrastructure changes as drafts; people review and apply them.
 #[derive(Debug, Parser)]
-#[command(name = "draft", version, about, long_about = None)]
+#[command(name = "draft", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// The infrastructure repo (default: the repo containing the current directory).
     #[arg(long, global = true, value_name = "PATH")]
@@ -38,6 +42,12 @@ pub struct Cli {
     /// Print one JSON document on stdout instead of text.
     #[arg(long, global = true)]
     json: bool,
+    /// Colour in text output: auto (on a terminal, unless NO_COLOR), always or never.
+    #[arg(long, global = true, value_enum, default_value_t = output::ColorChoice::Auto)]
+    color: output::ColorChoice,
+    /// Print nothing on success (errors still go to stderr; --json still prints).
+    #[arg(long, short = 'q', global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,6 +64,8 @@ enum Command {
     Gc(gc::Args),
     Sync(sync::Args),
     Doctor(doctor::Args),
+    Completions(shell::CompletionsArgs),
+    Man(shell::ManArgs),
     Audit(audit::Args),
     Hook(hook::Args),
     Trust(trust::TrustArgs),
@@ -95,7 +107,7 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
     };
-    let ctx = Context { repo: cli.repo.clone(), output: Output::new(cli.json) };
+    let ctx = Context { repo: cli.repo.clone(), output: Output::new(cli.json, cli.color, cli.quiet) };
     // A panic is a bug: report where it happened, never what it said (a
     // panic message can quote a value, and values may be secrets).
     std::panic::set_hook(Box::new(|info| {
@@ -155,6 +167,8 @@ fn run(ctx: &Context, cli: &Cli) -> Result<u8> {
         Command::Gc(args) => gc::run(ctx, args),
         Command::Sync(args) => sync::run(ctx, args),
         Command::Doctor(args) => doctor::run(ctx, args),
+        Command::Completions(args) => shell::completions(args),
+        Command::Man(args) => shell::man(args),
         Command::Audit(args) => audit::run(ctx, args),
         Command::Hook(args) => hook::run(ctx, args),
         Command::Trust(args) => trust::trust(ctx, args),

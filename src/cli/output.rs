@@ -15,15 +15,30 @@ pub trait Report: Serialize {
 pub struct Output {
     pub json: bool,
     pub style: Style,
+    /// `-q`: nothing on stdout for a success in text mode.
+    pub quiet: bool,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 impl Output {
-    pub fn new(json: bool) -> Output {
-        let color = !json
-            && io::stdout().is_terminal()
+    pub fn new(json: bool, choice: ColorChoice, quiet: bool) -> Output {
+        let auto = io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             && std::env::var("TERM").map_or(true, |t| t != "dumb");
-        Output { json, style: Style { color } }
+        let color = !json
+            && match choice {
+                ColorChoice::Auto => auto,
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+            };
+        Output { json, style: Style { color }, quiet }
     }
 
     /// Prints a report. A closed pipe (`draft list | head`) is not an error.
@@ -32,6 +47,8 @@ impl Output {
         let mut out = stdout.lock();
         let result = if self.json {
             serde_json::to_writer_pretty(&mut out, report).map_err(io::Error::from).and_then(|()| writeln!(out))
+        } else if self.quiet {
+            Ok(())
         } else {
             report.human(&mut out, &self.style)
         };

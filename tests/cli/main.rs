@@ -28,6 +28,7 @@ mod properties;
 mod proposal_files;
 mod reading;
 mod secrets;
+mod shell;
 mod show;
 mod spec_fields;
 mod sync;
