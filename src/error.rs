@@ -47,6 +47,43 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, for the documentation's test.
+    pub const ALL: [Code; 33] = [
+        Code::Internal,
+        Code::McpCannotApply,
+        Code::UserIdRequired,
+        Code::NotAnApplier,
+        Code::NotTheCreator,
+        Code::TenantMismatch,
+        Code::NotPending,
+        Code::Expired,
+        Code::TypeNotApplicable,
+        Code::TypeNotCreatable,
+        Code::SpecMissing,
+        Code::InvalidSpec,
+        Code::UnknownProvider,
+        Code::InvalidTargetUrl,
+        Code::RawSecret,
+        Code::EvidenceMismatch,
+        Code::BaseChanged,
+        Code::InvalidDraft,
+        Code::NotFound,
+        Code::AmbiguousId,
+        Code::Conflict,
+        Code::Locked,
+        Code::DirtyWorktree,
+        Code::NotARepo,
+        Code::NotInitialized,
+        Code::InvalidConfig,
+        Code::SigningKeyMissing,
+        Code::EvidenceInvalid,
+        Code::RemoteFailed,
+        Code::NotAnAdmin,
+        Code::TrustRootMissing,
+        Code::TrustRootChanged,
+        Code::ShallowClone,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Internal => "INTERNAL",
@@ -280,5 +317,20 @@ impl From<git2::Error> for Error {
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         Error::internal(format!("i/o: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::Code;
+
+    /// `docs/reference.md` lists every code with its exit status and HTTP status.
+    #[test]
+    fn every_code_is_in_the_reference_with_its_exit_and_http_status() {
+        let reference = include_str!("../docs/reference.md");
+        for code in Code::ALL {
+            let row = format!("| `{}` | {} | {} |", code.as_str(), code.exit_code(), code.http_status());
+            assert!(reference.contains(&row), "docs/reference.md lacks the row {row}");
+        }
     }
 }

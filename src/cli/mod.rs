@@ -180,3 +180,22 @@ fn run(ctx: &Context, cli: &Cli) -> Result<u8> {
         Command::Serve(args) => serve::run(ctx, args),
     }
 }
+
+#[cfg(test)]
+mod reference_tests {
+    use clap::CommandFactory;
+
+    /// `docs/reference.md` names every command and subcommand.
+    #[test]
+    fn every_command_is_in_the_reference() {
+        let reference = include_str!("../../docs/reference.md");
+        fn walk(command: &clap::Command, path: String, reference: &str) {
+            for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name());
+                assert!(reference.contains(&format!("`{path}")), "docs/reference.md lacks `{path}`");
+                walk(sub, path, reference);
+            }
+        }
+        walk(&super::Cli::command(), "draft".into(), reference);
+    }
+}
