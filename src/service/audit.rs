@@ -72,6 +72,19 @@ impl Service {
         trust_root: Option<&str>,
         strict: bool,
     ) -> Result<VerifiedLog> {
+        self.verify_holding(root, since, trust_root, strict, true)
+    }
+
+    /// [`Service::evidence_verify_trusting`]; with `pin` false it changes
+    /// nothing, not even this clone's pins (`draft audit` is read-only).
+    pub(crate) fn verify_holding(
+        &self,
+        root: Option<(u64, Hash)>,
+        since: Option<(u64, Hash)>,
+        trust_root: Option<&str>,
+        strict: bool,
+        pin: bool,
+    ) -> Result<VerifiedLog> {
         self.refuse_shallow("evidence verify")?;
         let layout = self.layout()?;
         let timeline = self.timeline(&layout)?;
@@ -98,8 +111,9 @@ impl Service {
             }
             _ => {}
         }
-        let mut verified = self.verify_log_now(root, since)?;
+        let mut verified = self.verify_log_now(root, since, pin)?;
         if let Some(found) = &found
+            && pin
             && trust_root.is_none()
             && pinned.is_none()
         {
@@ -109,7 +123,7 @@ impl Service {
         Ok(verified)
     }
 
-    fn verify_log_now(&self, root: Option<(u64, Hash)>, since: Option<(u64, Hash)>) -> Result<VerifiedLog> {
+    fn verify_log_now(&self, root: Option<(u64, Hash)>, since: Option<(u64, Hash)>, pin: bool) -> Result<VerifiedLog> {
         let report = self.evidence_log_after(since.map_or(0, |(size, _)| size))?;
         let mut problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
         if let Some((size, old_root)) = since
@@ -147,7 +161,7 @@ impl Service {
             }
         }
         if problems.is_empty() {
-            if pinned.is_none_or(|(size, _)| size <= report.size) {
+            if pin && pinned.is_none_or(|(size, _)| size <= report.size) {
                 let head = format!("{}:{}", report.size, merkle::to_hex(&report.root));
                 // A clone whose config cannot be written still verified.
                 let _ = self.store.set_config_string(VERIFIED_HEAD_KEY, &head);

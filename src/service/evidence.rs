@@ -131,8 +131,8 @@ impl Service {
         positions.sort_unstable();
         let expected_first = parent_size.unwrap_or(size.saturating_sub(positions.len() as u64));
         let consistent = !positions.is_empty()
-            && positions.iter().enumerate().all(|(i, p)| *p == expected_first + i as u64)
-            && expected_first + positions.len() as u64 == size;
+            && positions.iter().enumerate().all(|(i, p)| Some(*p) == expected_first.checked_add(i as u64))
+            && expected_first.checked_add(positions.len() as u64) == Some(size);
         if consistent || (positions.is_empty() && parent_size == Some(size)) {
             return Ok(size);
         }
@@ -261,6 +261,8 @@ impl Service {
             None => check_signature(signed, &timeline.for_record(&signed.record), now),
         };
         // What the notes say, for the checks against main and the index.
+        let entries_config_count: Vec<bool> =
+            entries.iter().map(|e| e.note.as_ref().is_ok_and(|n| n.record.is_config())).collect();
         let mut applied_on: HashMap<Oid, SignedRecord> = HashMap::new();
         let mut config_on: HashMap<Oid, SignedRecord> = HashMap::new();
         let mut by_blob: HashMap<Oid, (String, &'static str)> = HashMap::new();
@@ -283,9 +285,13 @@ impl Service {
         let mut report = verify_log(entries, &facts, &check);
         // The timeline was read from its index: the index must hold every
         // config_changed record of the log, and nothing else.
-        let indexed: HashSet<&str> = timeline.changes.iter().map(|(c, _)| c.signature.as_str()).collect();
-        let logged: HashSet<&str> = config_on.values().map(|c| c.signature.as_str()).collect();
-        if indexed != logged {
+        let mut indexed: Vec<(u64, &str)> =
+            timeline.changes.iter().map(|(c, _)| (c.record.position(), c.canonical())).collect();
+        let mut logged: Vec<(u64, &str)> = config_on.values().map(|c| (c.record.position(), c.canonical())).collect();
+        indexed.sort_unstable();
+        logged.sort_unstable();
+        let config_notes = notes.iter().zip(&entries_config_count).filter(|(_, is_config)| **is_config).count();
+        if indexed != logged || config_notes != logged.len() {
             report.problems.push(Problem {
                 position: None,
                 object: None,
@@ -334,6 +340,27 @@ impl Service {
             let tree = commit.tree()?;
             let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
             let folder = |t: &git2::Tree<'_>| t.get_name(RESOURCE_DIR).map(|e| e.id());
+            // A merge must not bring resources or .zen/ in from any side
+            // (a merge can roll main back to an older tree).
+            if commit.parent_count() > 1 {
+                let guarded =
+                    |t: &git2::Tree<'_>| (t.get_name(RESOURCE_DIR).map(|e| e.id()), t.get_name(".zen").map(|e| e.id()));
+                let mut differs = false;
+                for parent in commit.parents() {
+                    differs |= guarded(&parent.tree()?) != guarded(&tree);
+                }
+                if differs {
+                    problems.push(Problem {
+                        position: None,
+                        object: Some(commit.id().to_string()),
+                        draft_id: None,
+                        reason: format!(
+                            "a merge commit on main changes {RESOURCE_DIR}/ or .zen/ against one of its parents"
+                        ),
+                    });
+                    continue;
+                }
+            }
             let zen = |t: &git2::Tree<'_>| t.get_name(".zen").map(|e| e.id());
             if root_commit.is_some()
                 && parent_tree.as_ref().and_then(zen) != zen(&tree)

@@ -114,6 +114,17 @@ impl Service {
             before.insert(r.to_string(), now);
             after.insert(r.to_string(), now);
         }
+        // Refs git itself follows (replacements) could make a judged object
+        // read as another: nobody pushes them.
+        for line in lines.iter().filter(|l| l.refname.starts_with("refs/replace/")) {
+            out.push(Violation {
+                refname: line.refname.clone(),
+                commit: line.new.map(|c| c.to_string()),
+                code: "GATE_BAD_OBJECT",
+                message: "replacement refs are not accepted".into(),
+                hint: "push branches and notes only",
+            });
+        }
         for line in lines.iter().filter(|l| guarded.contains(&l.refname.as_str())) {
             let violation = |code, message: String, hint| Violation {
                 refname: line.refname.clone(),
@@ -148,6 +159,17 @@ impl Service {
             let mut out = Vec::new();
             let records =
                 self.gate_notes(&layout, before[NOTES_REF], after[NOTES_REF], pinned.as_deref(), now, &mut out)?;
+            for (object, on) in &records {
+                if on.len() > 1 {
+                    out.push(Violation {
+                        refname: NOTES_REF.to_string(),
+                        commit: Some(object.to_string()),
+                        code: "GATE_RECORD_INVALID",
+                        message: format!("{} new records on one commit; each lifecycle step has exactly one", on.len()),
+                        hint: "a record lands with the commit of its event",
+                    });
+                }
+            }
             // Every new record is on a commit this push adds to its branch.
             let new_main = self.new_commits(before[&main_ref], after[&main_ref])?;
             let new_drafts = self.new_commits(before[&drafts_ref], after[&drafts_ref])?;
@@ -269,10 +291,12 @@ impl Service {
             None => None,
         };
         let mut records: Vec<NewRecord> = Vec::new();
+        let mut index_entries: Vec<(String, Oid)> = Vec::new();
         for (path, blob) in self.store.new_blobs(old_tree.as_ref(), &new_tree)? {
             let hex: String = path.chars().filter(|c| *c != '/').collect();
             if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-                continue; // the index, checked record by record below
+                index_entries.push((path, blob)); // each must be a new record's index entry
+                continue;
             }
             let parsed = read_note(&self.store, blob)?
                 .ok()
@@ -326,7 +350,10 @@ impl Service {
             match chrono::DateTime::parse_from_rfc3339(record.at()) {
                 Ok(at) => {
                     let at = at.with_timezone(&chrono::Utc);
-                    if (at - now).abs() > skew {
+                    // At most a minute ahead: a record dated in the future
+                    // would hold every later one off.
+                    let ahead = skew.min(chrono::Duration::minutes(1));
+                    if at - now > ahead || now - at > skew {
                         flag(
                             out,
                             "GATE_CLOCK_SKEW",
@@ -370,14 +397,62 @@ impl Service {
                 blob: new_record.blob,
             });
         }
-        let claimed = self.store.repo().find_commit(new)?.message().unwrap_or_default().to_string();
-        if !records.is_empty() && !claimed.contains(&format!("Evidence-Size: {}", old_size + records.len() as u64)) {
-            flag(
+        // Every other new entry of the notes tree is the index entry of a
+        // record this push adds, holding that record.
+        for (path, blob) in &index_entries {
+            let owner = records.iter().find(|r| r.blob == *blob);
+            let expected = owner.map(|r| match &r.signed.record {
+                Record::ConfigChanged { .. } => vec![super::trust::config_index_path(r.signed.record.position())],
+                record => DraftId::parse(record.draft_id())
+                    .map(|id| [id.path(), id.day_folder_path()].map(|p| index_path(&p, record.event())).to_vec())
+                    .unwrap_or_default(),
+            });
+            if !expected.is_some_and(|paths| paths.contains(path)) {
+                flag(
+                    out,
+                    "GATE_RECORD_INVALID",
+                    format!("the push adds {path} to the notes tree, which is no new record's index entry"),
+                    "the notes tree holds records and their index, written by zen-draft",
+                );
+            }
+        }
+        for record in records.iter().filter(|r| r.signed.record.is_config()) {
+            let path = super::trust::config_index_path(record.signed.record.position());
+            if self.store.blob_id_at(&new_tree, &path)? != Some(record.blob) {
+                flag(
+                    out,
+                    "GATE_RECORD_INVALID",
+                    "a config_changed record is not in the trust index".into(),
+                    "admin commands write the index",
+                );
+            }
+        }
+        // Each notes commit of the push is one writer's, adding records and
+        // stating the log's size after them, so the size read from the tip
+        // can always be trusted.
+        let mut walk = self.store.repo().revwalk()?;
+        walk.push(new)?;
+        if let Some(old) = old {
+            walk.hide(old)?;
+        }
+        for commit in walk {
+            let commit = self.store.repo().find_commit(commit?)?;
+            let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
+            let adds = self.store.new_blobs(parent_tree.as_ref(), &commit.tree()?)?.iter().any(|(p, _)| {
+                p.chars().filter(|c| *c != '/').count() == 40 && !p.starts_with("drafts") && !p.starts_with("config")
+            });
+            if commit.parent_count() != 1 || !adds || self.log_size(Some(commit.id())).is_err() {
+                flag(out, "GATE_RECORD_INVALID", "a notes commit of the push is not one writer's: it merges, adds no record, or misstates the log's size".into(), "notes commits are written by zen-draft");
+            }
+        }
+        match self.log_size(Some(new)) {
+            Ok(size) if Some(size) == old_size.checked_add(records.len() as u64) => {}
+            _ => flag(
                 out,
                 "GATE_RECORD_INVALID",
                 "the notes commit does not state the log's new size".into(),
                 "notes commits are written by zen-draft",
-            );
+            ),
         }
         Ok(by_object)
     }
@@ -622,17 +697,45 @@ impl Service {
                 if draft.id != id.to_string() || draft.status != Status::Pending {
                     return Err(step("a new draft file must be a pending draft named by its id"));
                 }
+                if !draft.draft_type.is_supported() {
+                    return Err(step("drafts of that type cannot be created yet"));
+                }
+                let closed = draft.applied_by.is_some()
+                    || draft.applied_at.is_some()
+                    || draft.applied_commit.is_some()
+                    || draft.resource_created.is_some()
+                    || draft.discarded_by.is_some()
+                    || draft.discarded_at.is_some()
+                    || draft.reason.is_some();
+                if closed {
+                    return Err(step("a new draft carries no apply or discard fields"));
+                }
+                if trailer(commit, "Draft-Id:").as_deref() != Some(id.to_string().as_str())
+                    || trailer(commit, "Created-By:").as_deref() != Some(draft.created_by.as_str())
+                {
+                    return Err(step("the commit's Draft-Id and Created-By trailers do not name this draft"));
+                }
                 let report = check_endpoint_spec(draft.proposed_spec.as_ref(), &layout.config);
                 if !report.ok() {
                     return Err(step("the new draft fails the creation checks"));
                 }
                 let record = record_of("draft_created")
                     .ok_or_else(|| missing("no draft_created record on the commit that adds the draft"))?;
-                let Record::DraftCreated { created_by, proposed_spec_digest, .. } = &record.signed.record else {
-                    unreachable!()
+                let Record::DraftCreated { created_by, created_at, proposed_spec_digest, draft_type, .. } =
+                    &record.signed.record
+                else {
+                    return Err((
+                        "GATE_RECORD_INVALID",
+                        "the record on the commit is not a draft_created record".into(),
+                    ));
                 };
                 let digest = draft.proposed_spec.as_ref().map(value_digest);
-                if *created_by != draft.created_by || digest.as_deref() != Some(proposed_spec_digest) {
+                let same_time = chrono::DateTime::parse_from_rfc3339(created_at).is_ok_and(|t| t == draft.created_at);
+                if *created_by != draft.created_by
+                    || digest.as_deref() != Some(proposed_spec_digest)
+                    || !same_time
+                    || *draft_type != draft.draft_type.to_string()
+                {
                     return Err((
                         "GATE_RECORD_INVALID",
                         "the draft_created record does not match the draft file".into(),
@@ -661,6 +764,27 @@ impl Service {
                         let record = record_of("draft_discarded").ok_or_else(|| {
                             missing("no draft_discarded record on the commit that discards the draft")
                         })?;
+                        if let Some(reason) = &new.reason
+                            && !crate::domain::checks::check_text_for_secret("reason", reason).ok
+                        {
+                            return Err(step("the discard reason looks like a secret"));
+                        }
+                        let by = new.discarded_by.as_deref().unwrap_or_default();
+                        if by.starts_with("agent:")
+                            && layout.config.agents_may_discard == crate::domain::config::AgentsMayDiscard::Own
+                            && by != old.created_by
+                        {
+                            return Err(step(
+                                "an agent may discard only the drafts it created (agents_may_discard: own)",
+                            ));
+                        }
+                        if trailer(commit, "Draft-Id:").as_deref() != Some(id.to_string().as_str())
+                            || trailer(commit, "Discarded-By:").as_deref() != Some(by)
+                        {
+                            return Err(step(
+                                "the commit's Draft-Id and Discarded-By trailers do not name this discard",
+                            ));
+                        }
                         if Some(record.signed.record.actor()) != new.discarded_by.as_deref() {
                             return Err((
                                 "GATE_RECORD_INVALID",
@@ -713,6 +837,11 @@ impl Service {
                 let old = draft_of(change.old).ok_or_else(|| step("a removed file that was not a draft"))?;
                 let record = record_of("draft_expired")
                     .ok_or_else(|| missing("no draft_expired record on the commit that removes the draft"))?;
+                if trailer(commit, "Draft-Id:").as_deref() != Some(id.to_string().as_str())
+                    || trailer(commit, "Removed-By:").is_none()
+                {
+                    return Err(step("the commit's Draft-Id and Removed-By trailers do not name this removal"));
+                }
                 // Judged at the removal's own time (which the gate holds to
                 // its arrival, within the skew), so an audit later agrees.
                 let now = chrono::DateTime::parse_from_rfc3339(record.signed.record.at())
@@ -766,8 +895,16 @@ impl Service {
             let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
             let changes = self.store.changed_entries(parent_tree.as_ref(), Some(&commit.tree()?))?;
             let on_commit = records.get(&at).map(Vec::as_slice).unwrap_or_default();
-            let resources = changes.iter().any(|c| c.path.starts_with(&format!("{RESOURCE_DIR}/")));
-            let zen = changes.iter().any(|c| c.path.starts_with(".zen/") || c.path == ".zen");
+            if commit.parent_count() > 1 {
+                flag(
+                    "GATE_MAIN_NOT_APPLIED",
+                    format!("a merge commit on {refname}: main moves one apply or one signed .zen/ change at a time"),
+                    "rebase onto main instead of merging",
+                );
+                continue;
+            }
+            let resources = changes.iter().any(|c| is_resource_path(&c.path));
+            let zen = changes.iter().any(|c| is_zen_path(&c.path));
             if resources {
                 let apply = on_commit.iter().find(|r| r.signed.record.event() == "draft_applied");
                 let bound = apply.and_then(|r| match r.signed.record.binding() {
@@ -776,15 +913,19 @@ impl Service {
                     }
                     _ => None,
                 });
-                let exact = match (&bound, changes.as_slice()) {
-                    (Some((resource, blob, applied)), [ChangedEntry { path, new: Some((id, 0o100644)), .. }]) => {
-                        commit.parent_count() == 1
-                            && path == resource
-                            && id.to_string() == *blob
-                            && *applied == at.to_string()
-                    }
-                    _ => false,
-                };
+                let id = apply.map(|r| r.signed.record.draft_id().to_string()).unwrap_or_default();
+                let trailers = trailer(&commit, "Draft-Id:").as_deref() == Some(id.as_str())
+                    && trailer(&commit, "Applied-By:").is_some();
+                let exact = trailers
+                    && match (&bound, changes.as_slice()) {
+                        (Some((resource, blob, applied)), [ChangedEntry { path, new: Some((id, 0o100644)), .. }]) => {
+                            commit.parent_count() == 1
+                                && path == resource
+                                && id.to_string() == *blob
+                                && *applied == at.to_string()
+                        }
+                        _ => false,
+                    };
                 if !exact {
                     flag(
                         "GATE_MAIN_NOT_APPLIED",
@@ -795,7 +936,18 @@ impl Service {
                     );
                 }
             } else if zen {
-                let signed = on_commit.iter().any(|r| r.signed.record.is_config());
+                let tree = commit.tree()?;
+                let blob = |path: &str| -> Result<String> {
+                    Ok(self.store.blob_id_at(&tree, path)?.map(|b| b.to_string()).unwrap_or_default())
+                };
+                let (signers_now, config_now) =
+                    (blob(crate::domain::config::ALLOWED_SIGNERS_PATH)?, blob(CONFIG_PATH)?);
+                let signed = on_commit.iter().any(|r| match &r.signed.record {
+                    Record::ConfigChanged { commit: named, signers_blob, config_blob, .. } => {
+                        *named == at.to_string() && *signers_blob == signers_now && *config_blob == config_now
+                    }
+                    _ => false,
+                });
                 if !signed || changes.iter().any(|c| !c.path.starts_with(".zen/")) {
                     flag(
                         "GATE_CONFIG_NOT_SIGNED",
@@ -838,7 +990,7 @@ impl Service {
         let mut violations = Vec::new();
         let mut size = None;
         let mut root = None;
-        match self.evidence_verify_trusting(None, None, trust_root, false) {
+        match self.verify_holding(None, None, trust_root, false, false) {
             Ok(verified) => {
                 size = Some(verified.size);
                 root = verified.trust_root;
@@ -891,6 +1043,28 @@ impl Service {
         self.gate_drafts(&layout, &drafts_ref, old, drafts, &records, self.now(), &mut violations)?;
         Ok(AuditReport { ok: violations.is_empty(), size, trust_root: root, violations })
     }
+}
+
+/// The folders of main that hold resources: V1's endpoints, and the kinds
+/// of V1.1, guarded now so no kind arrives unguarded.
+const RESOURCE_FOLDERS: [&str; 5] = [RESOURCE_DIR, "sources", "targets", "routes", "policies"];
+
+/// Whether `path` (on main) is a resource or could pass for one: in a
+/// resource folder, the folder entry itself, or any letter-case variant of
+/// either (a case-insensitive checkout would read them as one).
+fn is_resource_path(path: &str) -> bool {
+    let top = path.split('/').next().unwrap_or_default().to_ascii_lowercase();
+    RESOURCE_FOLDERS.contains(&top.as_str())
+}
+
+/// Whether `path` (on main) is `.zen/`, its entry, or a case variant.
+fn is_zen_path(path: &str) -> bool {
+    path.split('/').next().unwrap_or_default().eq_ignore_ascii_case(".zen")
+}
+
+/// A commit's trailer, by key (`Draft-Id:`): the last one, trimmed.
+fn trailer(commit: &git2::Commit<'_>, key: &str) -> Option<String> {
+    commit.message().unwrap_or_default().lines().rev().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()))
 }
 
 /// Reads git's `pre-receive` input.

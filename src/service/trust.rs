@@ -97,7 +97,27 @@ impl Service {
             changes.push((signed, signers));
         }
         changes.sort_by_key(|(c, _)| c.record.position());
-        Ok(Timeline { changes, current })
+        // Trust only the chain: each record signed by an admin of the era
+        // before it (the root by the admins it installs itself, pinned by
+        // every clone instead), each naming the one before. The first link
+        // that does not hold ends the timeline there: nothing after it can
+        // install signers (verify reports the broken link).
+        let now = self.now().timestamp();
+        let mut trusted: Vec<(SignedRecord, Option<Arc<AllowedSigners>>)> = Vec::new();
+        for (signed, signers) in changes {
+            let judge = match trusted.last() {
+                Some((_, era)) => era.clone(),
+                None => signers.clone(),
+            };
+            let Record::ConfigChanged { previous_digest, .. } = &signed.record else { break };
+            let links = *previous_digest == trusted.last().map(|(c, _)| c.digest());
+            let signed_by_admin = judge.is_some_and(|era| super::evidence::check_signature(&signed, &era, now).is_ok());
+            if !links || !signed_by_admin {
+                break;
+            }
+            trusted.push((signed, signers));
+        }
+        Ok(Timeline { changes: trusted, current })
     }
 
     fn signers_in(&self, blob: Oid) -> Option<Arc<AllowedSigners>> {

@@ -20,13 +20,16 @@ pub const DEFAULT_REMOTE: &str = "origin";
 /// How much of git's stderr a report keeps (its last lines say why).
 const MAX_GIT_MESSAGE: usize = 2000;
 
-/// A remote's name as a command-line argument: nothing git could take for
-/// an option, no whitespace or control characters.
+/// A remote's name, as `git remote add` makes them: nothing git could take
+/// for an option, no URL (its tracking refs would not be valid ref names,
+/// and a URL can carry a credential into every message that names the
+/// remote), no whitespace or control characters.
 pub fn valid_remote_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 200
-        && !name.starts_with('-')
-        && name.chars().all(|c| !c.is_control() && !c.is_whitespace())
+        && !name.starts_with(['-', '.', '/'])
+        && !name.contains("..")
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || "._-/".contains(c))
 }
 
 /// What a fetch found: each asked-for ref of the remote, `None` when the
@@ -50,7 +53,7 @@ impl Store {
     pub fn set_remote(&mut self, name: &str) -> Result<()> {
         if !valid_remote_name(name) {
             return Err(Error::new(Code::InvalidConfig, "the remote name is not valid")
-                .with_hint("name a remote from `git remote -v`, or a URL"));
+                .with_hint("name a remote from `git remote -v` (add one with `git remote add <name> <url>`)"));
         }
         self.remote = name.to_string();
         Ok(())
@@ -297,7 +300,8 @@ mod tests {
     #[test]
     fn remote_names_cannot_be_options() {
         assert!(valid_remote_name("origin"));
-        assert!(valid_remote_name("https://git.example/infra.git"));
+        assert!(valid_remote_name("upstream/mirror"));
+        assert!(!valid_remote_name("https://bob:token@git.example/infra.git"));
         assert!(!valid_remote_name("--upload-pack=evil"));
         assert!(!valid_remote_name("a b"));
         assert!(!valid_remote_name(""));
