@@ -187,7 +187,8 @@ def main(repo):
     if baseline:
         for commit in git(repo, "rev-list", main_branch, f"^{baseline}").decode().split():
             parents = git(repo, "rev-list", "--parents", "-n", "1", commit).decode().split()[1:]
-            changed = git(repo, "diff-tree", "-r", "--no-commit-id", "--root", "-m", "--first-parent",
+            # Against every parent: a merge could roll main back to an older tree.
+            changed = git(repo, "diff-tree", "-r", "--no-commit-id", "--root", "-m",
                           commit, "--", "endpoints").decode().splitlines()
             if not changed:
                 continue

@@ -301,7 +301,9 @@ impl Service {
         }
         report.problems.extend(self.main_problems(layout, &applied_on, &config_on, &timeline)?);
         if let Some(tip) = self.store.ref_target(NOTES_REF)? {
-            report.problems.extend(self.index_problems(&self.store.commit_tree(tip)?, &by_blob)?);
+            let notes_tree = self.store.commit_tree(tip)?;
+            report.problems.extend(self.index_problems(&notes_tree, &by_blob)?);
+            report.problems.extend(self.stray_notes_entries(&notes_tree, &config_on)?);
         }
         Ok(report)
     }
@@ -473,6 +475,43 @@ impl Service {
 
     /// The notes index agrees with the notes: every record is indexed beside
     /// its draft, and every index entry is that draft's record of that event.
+    /// The notes tree holds notes (hex fan-out), the drafts index and the
+    /// trust index; in the trust index, only the log's config records, each
+    /// at its position.
+    fn stray_notes_entries(
+        &self,
+        notes_tree: &git2::Tree<'_>,
+        config_on: &HashMap<Oid, SignedRecord>,
+    ) -> Result<Vec<Problem>> {
+        let stray = |reason: String| Problem { position: None, object: None, draft_id: None, reason };
+        let mut problems = Vec::new();
+        for entry in notes_tree.iter() {
+            let name = entry.name().unwrap_or_default();
+            let fan_out = name.len() == 2 && name.chars().all(|c| c.is_ascii_hexdigit());
+            let note = name.len() == 40 && name.chars().all(|c| c.is_ascii_hexdigit());
+            if !(fan_out || note || name == "drafts" || name == "config") {
+                problems.push(stray(format!("the notes tree holds {name}, which is neither a note nor the index")));
+            }
+        }
+        let logged: HashSet<(u64, &str)> = config_on.values().map(|c| (c.record.position(), c.canonical())).collect();
+        for (path, blob) in self.store.blobs_under(notes_tree, "config")? {
+            let parsed = read_note(&self.store, blob)?
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .and_then(|t| SignedRecord::parse_note(&t).ok());
+            let fits = parsed.is_some_and(|r| {
+                path == super::trust::config_index_path(r.record.position())
+                    && logged.contains(&(r.record.position(), r.canonical()))
+            });
+            if !fits {
+                problems.push(stray(format!(
+                    "the trust index entry {path} is not a config_changed record of the log at its position"
+                )));
+            }
+        }
+        Ok(problems)
+    }
+
     fn index_problems(
         &self,
         notes_tree: &git2::Tree<'_>,

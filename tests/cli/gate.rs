@@ -445,5 +445,61 @@ over_both_transports!(
     a_push_whose_objects_fail_fsck_is_refused,
     with_main_other_deny_a_readme_edit_is_refused,
     a_signers_change_signed_by_someone_who_is_no_admin_is_refused,
-    an_applied_draft_edited_in_place_or_a_submodule_on_drafts_is_refused
+    an_applied_draft_edited_in_place_or_a_submodule_on_drafts_is_refused,
+    a_merge_that_rolls_main_back_is_refused,
+    junk_in_the_notes_tree_and_a_lying_notes_commit_are_refused,
+    a_record_dated_ahead_of_its_arrival_is_refused
 );
+
+fn a_merge_that_rolls_main_back_is_refused() {
+    let central = gated();
+    let person = clone(&central);
+    let older = person.rev_parse("main");
+    let id = create(&person, Who::Agent, "applied", &["--push"]);
+    person.json(Who::Human, &["apply", &id, "--push"]);
+    let applied = person.rev_parse("main");
+    // First parent: the older main; second: main now. The tree is the older one.
+    let tree = person.rev_parse(&format!("{older}^{{tree}}"));
+    let merge = person.git(&["commit-tree", &tree, "-p", &older, "-p", &applied, "-m", "Merge"]).trim().to_string();
+    person.git(&["update-ref", "refs/heads/main", &merge]);
+    person.git(&["reset", "-q", "--hard"]);
+    refused(&central, &person, &["main"], "GATE_MAIN_NOT_APPLIED");
+}
+
+fn junk_in_the_notes_tree_and_a_lying_notes_commit_are_refused() {
+    let central = gated();
+    let agent = clone(&central);
+    let start = agent.rev_parse("refs/notes/zen-evidence");
+    let junk = write_blob(&agent, b"not a record\n");
+    commit_on_ref(
+        &agent,
+        "refs/notes/zen-evidence",
+        &[("config/000000000099/config_changed", Some(&junk))],
+        "Junk\n\nEvidence-Size: 2\n",
+    );
+    refused(&central, &agent, &["refs/notes/zen-evidence"], "GATE_RECORD_INVALID");
+    agent.git(&["update-ref", "refs/notes/zen-evidence", &start]);
+    let tree = agent.rev_parse("refs/notes/zen-evidence^{tree}");
+    let lie =
+        agent.git(&["commit-tree", &tree, "-p", &start, "-m", "Nothing\n\nEvidence-Size: 999\n"]).trim().to_string();
+    agent.git(&["update-ref", "refs/notes/zen-evidence", &lie]);
+    let before = central.refs();
+    let output = agent.git_command().args(["push", "origin", "refs/notes/zen-evidence"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("GATE_RECORD_INVALID"));
+    assert_eq!(central.refs(), before);
+}
+
+fn a_record_dated_ahead_of_its_arrival_is_refused() {
+    let central = gated();
+    let agent = clone(&central);
+    let ahead = (chrono::Utc::now() + chrono::Duration::minutes(9)).to_rfc3339();
+    let args = create_args("from-the-future");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    agent.run(Who::Agent, &args).env("ZEN_TEST_CLOCK", &ahead).assert().success();
+    let before = central.refs();
+    let output = agent.git_command().args(["push", "origin", "drafts", "refs/notes/zen-evidence"]).output().unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("GATE_CLOCK_SKEW"));
+    assert_eq!(central.refs(), before);
+}

@@ -102,3 +102,17 @@ fn a_backdated_record_fails_both() {
     .success();
     agree(&repo, false);
 }
+
+#[test]
+fn a_merge_that_rolls_main_back_fails_both() {
+    let repo = TestRepo::new();
+    let older = repo.rev_parse("main");
+    let id = repo.create_endpoint("applied");
+    repo.draft(&["apply", &id]).success();
+    let applied = repo.rev_parse("main");
+    let tree = repo.rev_parse(&format!("{older}^{{tree}}"));
+    let merge = repo.git(&["commit-tree", &tree, "-p", &older, "-p", &applied, "-m", "Merge"]).trim().to_string();
+    repo.git(&["update-ref", "refs/heads/main", &merge]);
+    repo.git(&["reset", "-q", "--hard"]);
+    agree(&repo, false);
+}
