@@ -85,6 +85,9 @@ fn main() -> std::io::Result<()> {
             discarded_by: None,
             discarded_at: None,
             reason: None,
+            rationale: None,
+            links: Vec::new(),
+            agent: None,
         };
         let mark = i + 3;
         writeln!(out, "commit refs/heads/drafts\nmark :{mark}\ncommitter {who}")?;
@@ -101,6 +104,7 @@ fn main() -> std::io::Result<()> {
             proposed_spec_digest: value_digest(&spec),
             merkle_position: i as u64,
             signer: "bench-bot".into(),
+            provenance_digest: None,
         };
         let signature = signer.sign(record.namespace(), record.signed_message().as_bytes()).unwrap();
         notes.push((mark, id, SignedRecord::new(record, signature).to_note()));

@@ -39,6 +39,12 @@ pub struct Args {
     /// How long the draft stays open, like 12h or 7d (default: the repo's ttl).
     #[arg(long)]
     ttl: Option<String>,
+    /// Why this change: what the reviewer should know (first line shows in `draft list`).
+    #[arg(long, conflicts_with = "file")]
+    rationale: Option<String>,
+    /// A ticket, incident or run behind this change (an http(s) URL; repeat for more).
+    #[arg(long = "link", value_name = "URL", conflicts_with = "file")]
+    links: Vec<String>,
     #[command(flatten)]
     push: super::sync::PushArgs,
 }
@@ -50,6 +56,11 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
             draft_type: args.draft_type.clone().unwrap_or_default(),
             proposed_spec: Some(spec_from_flags(args)),
             ttl: None,
+            provenance: crate::domain::provenance::Provenance {
+                rationale: args.rationale.clone(),
+                links: args.links.clone(),
+                agent: None,
+            },
         },
     };
     if let Some(ttl) = &args.ttl {

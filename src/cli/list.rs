@@ -41,6 +41,8 @@ struct Row {
     name: String,
     change: String,
     evidence: String,
+    /// The rationale's first line, cut short.
+    why: String,
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
@@ -116,6 +118,7 @@ fn row(entry: &Listed, short_len: usize, now: DateTime<Utc>) -> Row {
                 name: d.spec_name().unwrap_or("-").to_string(),
                 change: view.change.map_or("-", |c| c.as_str()).to_string(),
                 evidence: format!("{:?}", view.evidence).to_lowercase(),
+                why: first_line(d.rationale.as_deref()),
             }
         }
         Listed::Invalid { path, error } => Row {
@@ -128,6 +131,7 @@ fn row(entry: &Listed, short_len: usize, now: DateTime<Utc>) -> Row {
             name: error.message.clone(),
             change: "-".into(),
             evidence: "-".into(),
+            why: String::new(),
         },
     }
 }
@@ -138,8 +142,8 @@ impl Report for ListReport {
             writeln!(out, "No drafts to show.")?;
             return writeln!(out, "{}", style.dim("(`draft list --all` includes applied and discarded drafts)"));
         }
-        let headers = ["ID", "TYPE", "STATUS", "CREATOR", "CREATED", "EXPIRES", "NAME", "CHANGE", "EVIDENCE"];
-        let cells: Vec<[&str; 9]> = self
+        let headers = ["ID", "TYPE", "STATUS", "CREATOR", "CREATED", "EXPIRES", "NAME", "CHANGE", "EVIDENCE", "WHY"];
+        let cells: Vec<[&str; 10]> = self
             .rows
             .iter()
             .map(|r| {
@@ -153,6 +157,7 @@ impl Report for ListReport {
                     &*r.name,
                     &*r.change,
                     &*r.evidence,
+                    &*r.why,
                 ]
             })
             .collect();
@@ -162,7 +167,7 @@ impl Report for ListReport {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let line = |cells: [&str; 9], status_paint: &dyn Fn(&str) -> String| {
+        let line = |cells: [&str; 10], status_paint: &dyn Fn(&str) -> String| {
             let mut text = String::new();
             for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
                 let padded = format!("{cell:<w$}");
@@ -182,5 +187,15 @@ impl Report for ListReport {
             writeln!(out, "{}", line(row, &paint))?;
         }
         Ok(())
+    }
+}
+
+/// A rationale's first line, at most 48 characters, for a table cell.
+fn first_line(text: Option<&str>) -> String {
+    let line = text.and_then(|t| t.lines().next()).unwrap_or_default().trim();
+    if line.chars().count() > 48 {
+        format!("{}…", line.chars().take(47).collect::<String>())
+    } else {
+        line.to_string()
     }
 }

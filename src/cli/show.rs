@@ -82,6 +82,23 @@ impl Report for ShowReport {
         field(out, "base", d.base.as_deref().unwrap_or("none (no such file on main when proposed)"))?;
         field(out, "evidence", &format!("{:?}", view.evidence).to_lowercase())?;
         field(out, "spec digest", self.shown.spec_digest.as_deref().unwrap_or("-"))?;
+        if let Some(rationale) = &d.rationale {
+            let mut lines = rationale.lines();
+            field(out, "rationale", lines.next().unwrap_or_default())?;
+            for line in lines {
+                writeln!(out, "  {:<12} {line}", "")?;
+            }
+        }
+        for link in &d.links {
+            field(out, "link", link)?;
+        }
+        if let Some(agent) = &d.agent {
+            let parts: Vec<String> = [("model", &agent.model), ("session", &agent.session), ("tool", &agent.tool)]
+                .into_iter()
+                .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} {v}")))
+                .collect();
+            field(out, "agent run", &parts.join(", "))?;
+        }
         writeln!(out)?;
         writeln!(out, "{}", style.bold("proposed spec:"))?;
         match &d.proposed_spec {

@@ -106,6 +106,13 @@ pub struct Draft {
     /// Blob id of `endpoints/<name>.yaml` on main when the draft was created.
     #[serde(default)]
     pub base: Option<String>,
+    /// Why the draft exists (see [`crate::domain::provenance`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rationale: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<crate::domain::provenance::AgentRun>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,6 +130,15 @@ pub struct Draft {
 }
 
 impl Draft {
+    /// Why the draft exists, as its file says.
+    pub fn provenance(&self) -> crate::domain::provenance::Provenance {
+        crate::domain::provenance::Provenance {
+            rationale: self.rationale.clone(),
+            links: self.links.clone(),
+            agent: self.agent.clone(),
+        }
+    }
+
     pub fn state(&self, now: DateTime<Utc>) -> State {
         match self.status {
             Status::Pending if now >= self.expires_at => State::Expired,
@@ -182,4 +198,10 @@ pub struct Proposal {
     pub proposed_spec: Option<Value>,
     #[serde(default)]
     pub ttl: Option<String>,
+    #[serde(default)]
+    pub rationale: Option<String>,
+    #[serde(default)]
+    pub links: Vec<String>,
+    #[serde(default)]
+    pub agent: Option<crate::domain::provenance::AgentRun>,
 }

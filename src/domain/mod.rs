@@ -11,6 +11,7 @@ pub mod draft;
 pub mod draft_id;
 pub mod duration;
 pub mod identity;
+pub mod provenance;
 pub mod secrets;
 pub mod spec;
 pub mod target_url;

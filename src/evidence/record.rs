@@ -29,6 +29,10 @@ pub enum Record {
         proposed_spec_digest: String,
         merkle_position: u64,
         signer: String,
+        /// The digest of the draft's provenance (rationale, links, agent),
+        /// when it has any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        provenance_digest: Option<String>,
     },
     DraftApplied {
         draft_id: String,
@@ -308,6 +312,7 @@ mod tests {
             proposed_spec_digest: "sha256:00".into(),
             merkle_position: 0,
             signer: "ops-bot".into(),
+            provenance_digest: None,
         }
     }
 

@@ -59,6 +59,8 @@ pub struct DraftFacts {
     pub status: String,
     /// The main commit an applied draft names.
     pub applied_commit: Option<String>,
+    /// The digest of the file's provenance (rationale, links, agent), if any.
+    pub provenance_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -411,13 +413,15 @@ pub fn draft_problems(
     let [created] = created.as_slice() else {
         return vec![format!("draft {id} has {} draft_created records, not one", created.len())];
     };
-    let Record::DraftCreated { draft_type, created_by, proposed_spec_digest, .. } = &created.record else {
+    let Record::DraftCreated { draft_type, created_by, proposed_spec_digest, provenance_digest, .. } = &created.record
+    else {
         unreachable!("only draft_created records have no previous_digest")
     };
     for (what, ok) in [
         ("proposed_spec", draft.spec_digest.as_deref() == Some(proposed_spec_digest.as_str())),
         ("type", *draft_type == draft.draft_type),
         ("created_by", *created_by == draft.created_by),
+        ("provenance", *provenance_digest == draft.provenance_digest),
     ] {
         if !ok {
             problems.push(format!("draft {id}'s {what} differs from its signed draft_created record"));

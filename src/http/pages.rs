@@ -313,6 +313,21 @@ pub(crate) fn review_body(shown: &Shown, actions: Option<Actions<'_>>, now: Date
     };
     field("change", change);
     field("evidence", evidence(view));
+    if let Some(rationale) = &d.rationale {
+        field("rationale", format!(r#"<span class="rationale">{}</span>"#, esc(rationale).replace('\n', "<br>")));
+    }
+    if !d.links.is_empty() {
+        // Shown, never linked: the proposer chose them.
+        let links: Vec<String> = d.links.iter().map(|l| format!("<code>{}</code>", esc(l))).collect();
+        field("links", links.join("<br>"));
+    }
+    if let Some(agent) = &d.agent {
+        let parts: Vec<String> = [("model", &agent.model), ("session", &agent.session), ("tool", &agent.tool)]
+            .into_iter()
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k} <code>{}</code>", esc(v))))
+            .collect();
+        field("agent run", parts.join(", "));
+    }
     field(
         "spec digest",
         format!(r#"<span class="mono" id="digest">{}</span>"#, esc(shown.spec_digest.as_deref().unwrap_or("-"))),

@@ -21,7 +21,8 @@ repo's drafts branch and signed as you; it changes nothing in production. A huma
 and apply it (`draft apply <id>`): you cannot apply drafts, and no tool here can. Proposing an endpoint whose name \
 already exists proposes a change to it. Never put a secret value (API key, signing secret, token, password) in any \
 field: store it in a secret manager and pass a reference in secret_ref (vault://..., aws-sm://..., gcp-sm://..., \
-azure-kv://..., op://... or env://...). Returns {id, path, commit}; give the id to the human who will review it. \
+azure-kv://..., op://... or env://...). Fill rationale: say why the change is needed and what you checked, so the reviewer can decide; add links to the ticket or incident and agent (model, session, tool). \
+Returns {id, path, commit}; give the id to the human who will review it. \
 A refused proposal is a tool error starting with its code (SPEC_MISSING, INVALID_SPEC, UNKNOWN_PROVIDER, \
 INVALID_TARGET_URL, RAW_SECRET, ...), the failed checks and a hint: nothing was written; fix what it names and call \
 again.";
@@ -68,6 +69,15 @@ pub struct CreateEndpointDraft {
     /// How long the draft stays open for review, like 12h, 7d or 2w (default: the repo's ttl).
     #[serde(default)]
     ttl: Option<String>,
+    /// Why you propose this change, for the person who reviews it: the problem, what you checked, the risk. Please always fill it (at most 4000 characters, no secrets).
+    #[serde(default)]
+    rationale: Option<String>,
+    /// Links behind the change: the ticket, incident or run (http(s) URLs, at most 10).
+    #[serde(default)]
+    links: Vec<String>,
+    /// The run that made this proposal: your model, session and tool, so the reviewer can trace it.
+    #[serde(default)]
+    agent: Option<crate::domain::provenance::AgentRun>,
 }
 
 impl CreateEndpointDraft {
@@ -83,7 +93,10 @@ impl CreateEndpointDraft {
         ];
         let spec: Map<String, Value> =
             fields.into_iter().filter_map(|(key, value)| Some((key.to_string(), value?))).collect();
-        CreateRequest::endpoint(Value::Object(spec), self.ttl)
+        let mut request = CreateRequest::endpoint(Value::Object(spec), self.ttl);
+        request.provenance =
+            crate::domain::provenance::Provenance { rationale: self.rationale, links: self.links, agent: self.agent };
+        request
     }
 }
 

@@ -23,6 +23,8 @@ pub struct CreateRequest {
     pub draft_type: String,
     pub proposed_spec: Option<Value>,
     pub ttl: Option<String>,
+    /// Why: rationale, links, the agent's run.
+    pub provenance: crate::domain::provenance::Provenance,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,11 +42,25 @@ impl CreateRequest {
                 "a proposal has `type: endpoint`, `proposed_spec:` with the endpoint fields, and optionally `ttl:`",
             )
         })?;
-        Ok(CreateRequest { draft_type: proposal.draft_type, proposed_spec: proposal.proposed_spec, ttl: proposal.ttl })
+        Ok(CreateRequest {
+            draft_type: proposal.draft_type,
+            proposed_spec: proposal.proposed_spec,
+            ttl: proposal.ttl,
+            provenance: crate::domain::provenance::Provenance {
+                rationale: proposal.rationale,
+                links: proposal.links,
+                agent: proposal.agent,
+            },
+        })
     }
 
     pub fn endpoint(spec: Value, ttl: Option<String>) -> CreateRequest {
-        CreateRequest { draft_type: DraftType::Endpoint.as_str().into(), proposed_spec: Some(spec), ttl }
+        CreateRequest {
+            draft_type: DraftType::Endpoint.as_str().into(),
+            proposed_spec: Some(spec),
+            ttl,
+            provenance: Default::default(),
+        }
     }
 }
 
@@ -76,8 +92,11 @@ impl Service {
             None => config.default_ttl(),
         };
         let report = check_endpoint_spec(request.proposed_spec.as_ref(), config);
-        let Some(spec) = report.spec.clone().filter(|_| report.ok()) else {
-            return Err(Error::from_checks(report.checks));
+        let provenance_failures = request.provenance.check(matches!(actor, Actor::Agent(_)));
+        let Some(spec) = report.spec.clone().filter(|_| report.ok() && provenance_failures.is_empty()) else {
+            let mut checks = report.checks;
+            checks.extend(provenance_failures);
+            return Err(Error::from_checks(checks));
         };
         self.check_case_collision(&layout, &spec)?;
 
@@ -96,6 +115,9 @@ impl Service {
             expires_at: now + ttl.as_chrono(),
             proposed_spec: Some(spec.to_value()),
             base: base.map(|b| b.to_string()),
+            rationale: request.provenance.rationale.clone(),
+            links: request.provenance.links.clone(),
+            agent: request.provenance.agent.clone(),
             applied_by: None,
             applied_at: None,
             applied_commit: None,
@@ -115,8 +137,11 @@ impl Service {
         let layout = self.layout()?;
         let signer = self.signer_for(&layout, actor, EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
         let report = check_endpoint_spec(made.proposed_spec.as_ref(), &layout.config);
-        let Some(spec) = report.spec.clone().filter(|_| report.ok()) else {
-            return Err(Error::from_checks(report.checks));
+        let provenance_failures = made.provenance().check(matches!(actor, Actor::Agent(_)));
+        let Some(spec) = report.spec.clone().filter(|_| report.ok() && provenance_failures.is_empty()) else {
+            let mut checks = report.checks;
+            checks.extend(provenance_failures);
+            return Err(Error::from_checks(checks));
         };
         self.check_case_collision(&layout, &spec)?;
         let now = self.now();
@@ -148,6 +173,7 @@ impl Service {
                 proposed_spec_digest: value_digest(draft.proposed_spec.as_ref().expect("created drafts carry a spec")),
                 merkle_position: position,
                 signer: actor.id().to_string(),
+                provenance_digest: draft.provenance().digest(),
             };
             sign(signer, record)
         };

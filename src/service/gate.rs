@@ -716,13 +716,20 @@ impl Service {
                     return Err(step("the commit's Draft-Id and Created-By trailers do not name this draft"));
                 }
                 let report = check_endpoint_spec(draft.proposed_spec.as_ref(), &layout.config);
-                if !report.ok() {
+                let by_agent = draft.created_by.starts_with("agent:");
+                if !report.ok() || !draft.provenance().check(by_agent).is_empty() {
                     return Err(step("the new draft fails the creation checks"));
                 }
                 let record = record_of("draft_created")
                     .ok_or_else(|| missing("no draft_created record on the commit that adds the draft"))?;
-                let Record::DraftCreated { created_by, created_at, proposed_spec_digest, draft_type, .. } =
-                    &record.signed.record
+                let Record::DraftCreated {
+                    created_by,
+                    created_at,
+                    proposed_spec_digest,
+                    draft_type,
+                    provenance_digest,
+                    ..
+                } = &record.signed.record
                 else {
                     return Err((
                         "GATE_RECORD_INVALID",
@@ -735,6 +742,7 @@ impl Service {
                     || digest.as_deref() != Some(proposed_spec_digest)
                     || !same_time
                     || *draft_type != draft.draft_type.to_string()
+                    || *provenance_digest != draft.provenance().digest()
                 {
                     return Err((
                         "GATE_RECORD_INVALID",

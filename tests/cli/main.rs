@@ -26,6 +26,7 @@ mod mcp;
 mod outside;
 mod properties;
 mod proposal_files;
+mod provenance;
 mod reading;
 mod secrets;
 mod shell;

@@ -132,13 +132,16 @@ async fn tools_list_is_exactly_the_four_draft_tools_with_their_annotations() {
 
     let create = tool("create_endpoint_draft");
     let description = create.description.as_deref().unwrap_or_default();
-    for needed in ["draft", "human", "apply", "vault://", "secret_ref"] {
+    for needed in ["draft", "human", "apply", "vault://", "secret_ref", "Fill rationale"] {
         assert!(description.contains(needed), "the create description mentions {needed}: {description}");
     }
     let properties = create.input_schema["properties"].as_object().expect("an object schema");
     let mut fields: Vec<&str> = properties.keys().map(String::as_str).collect();
     fields.sort();
-    assert_eq!(fields, ["description", "events", "name", "provider", "secret_ref", "target_url", "ttl"]);
+    assert_eq!(
+        fields,
+        ["agent", "description", "events", "links", "name", "provider", "rationale", "secret_ref", "target_url", "ttl"]
+    );
     assert_eq!(create.input_schema["required"], json!(["name", "provider", "target_url"]));
     for (name, required) in [("show_draft", json!(["id"])), ("discard_draft", json!(["id"]))] {
         assert_eq!(tool(name).input_schema["required"], required, "{name}");
@@ -376,4 +379,20 @@ async fn hostile_tool_arguments_are_answered_without_echo_or_effect() {
     // Still serving.
     session.call("list_drafts", json!({})).await;
     session.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_mcp_create_carries_the_rationale_links_and_the_agents_run() {
+    let repo = TestRepo::new();
+    let session = Session::start(&repo, &[]).await;
+    let mut args = endpoint("traced");
+    args["rationale"] = json!("INC-42: payments drop events");
+    args["links"] = json!(["https://tickets.example.com/INC-42"]);
+    args["agent"] = json!({"model": "m-1", "session": "run-9", "tool": "planner"});
+    let created = session.call("create_endpoint_draft", args).await;
+    session.finish().await;
+    let draft = listed(&repo, created["id"].as_str().expect("id"));
+    assert_eq!(draft["rationale"], "INC-42: payments drop events");
+    assert_eq!(draft["agent"]["session"], "run-9");
+    assert_eq!(draft["evidence"], "verified");
 }

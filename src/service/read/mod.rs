@@ -585,6 +585,15 @@ impl Serialize for DraftJson<'_> {
         map.serialize_entry("expires_at", &d.expires_at)?;
         map.serialize_entry("proposed_spec", &d.proposed_spec)?;
         map.serialize_entry("base", &d.base)?;
+        if let Some(v) = &d.rationale {
+            map.serialize_entry("rationale", v)?;
+        }
+        if !d.links.is_empty() {
+            map.serialize_entry("links", &d.links)?;
+        }
+        if let Some(v) = &d.agent {
+            map.serialize_entry("agent", v)?;
+        }
         if let Some(v) = &d.applied_by {
             map.serialize_entry("applied_by", v)?;
         }

@@ -251,6 +251,7 @@ pub(crate) fn draft_facts(view: &DraftView) -> DraftFacts {
         }
         .to_string(),
         applied_commit: view.draft.applied_commit.clone(),
+        provenance_digest: view.draft.provenance().digest(),
     }
 }
 

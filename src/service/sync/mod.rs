@@ -217,6 +217,7 @@ impl Service {
         push: bool,
         report: &mut SyncReport,
     ) -> Result<RemoteTips> {
+        let mut refused = 0u32;
         for attempt in 0..MAX_PUSH_ATTEMPTS {
             let to_push = self.reconcile(refs, &remote, report)?;
             if !push || to_push.is_empty() {
@@ -244,8 +245,15 @@ impl Service {
                 Err(said) => {
                     let now = self.fetch_shared(refs)?;
                     if now == remote {
-                        // Nobody moved the remote: it refused the push.
-                        return Err(self.store.remote_failed("push to", &said));
+                        // Nobody moved the remote: it refused the push, or
+                        // something on it was briefly in the way (a ref lock
+                        // a dying push left). Twice more, then it is a refusal.
+                        refused += 1;
+                        if refused > 2 {
+                            return Err(self.store.remote_failed("push to", &said));
+                        }
+                        std::thread::sleep(Duration::from_millis(200 * 3u64.pow(refused - 1)));
+                        continue;
                     }
                     remote = now;
                     std::thread::sleep(backoff(attempt));

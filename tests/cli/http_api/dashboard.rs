@@ -270,3 +270,17 @@ async fn a_failing_check_is_shown_above_the_diff_and_turns_apply_off_with_the_re
     assert!(html.contains("Checks: all pass"), "{html}");
     assert!(html.contains(r#"<button class="apply" type="submit">Apply</button>"#));
 }
+
+#[tokio::test]
+async fn the_review_page_shows_why_the_draft_exists_without_linking_it() {
+    let server = Server::new();
+    let id = server.repo.create_endpoint_as(
+        crate::support::Who::Agent,
+        "reasoned",
+        &["--rationale", "INC-42 <b>drops</b> events", "--link", "https://tickets.example.com/INC-42"],
+    );
+    let html = server.send(page(&server, &format!("/drafts/{id}"))).await.text();
+    assert!(html.contains("INC-42 &lt;b&gt;drops&lt;/b&gt; events"), "escaped rationale:\n{html}");
+    assert!(html.contains("<code>https://tickets.example.com/INC-42</code>"), "{html}");
+    assert!(!html.contains(r#"href="https://tickets.example.com"#), "a proposer's link is shown, never linked");
+}
