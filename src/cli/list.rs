@@ -29,6 +29,8 @@ pub struct Args {
 struct ListReport {
     #[serde(skip)]
     rows: Vec<Row>,
+    #[serde(skip)]
+    conflicts: Vec<Conflict>,
 }
 
 struct Row {
@@ -59,11 +61,13 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     }
     let now = Utc::now();
     let mut rows = Vec::new();
+    let mut conflicts = Conflicts::default();
     service.list_each(&filter, |entry, short_len| {
+        conflicts.note(&entry);
         rows.push(row(&entry, short_len, now));
         Ok(())
     })?;
-    ctx.print(&ListReport { rows })?;
+    ctx.print(&ListReport { rows, conflicts: conflicts.found() })?;
     ctx.notice_missing_evidence(&service);
     Ok(0)
 }
@@ -76,7 +80,12 @@ fn stream_json(service: &crate::service::Service, filter: &ListFilter) -> Result
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut started = false;
     // Each draft's JSON is written on the worker threads that read it.
-    let result = service.list_map(filter, &|entry, short_len| entry.to_json_bytes(short_len), &mut |json| {
+    let mut conflicts = Conflicts::default();
+    let mapped = |entry: Listed, short_len: usize| (entry.to_json_bytes(short_len), Conflicts::key(&entry));
+    let result = service.list_map(filter, &mapped, &mut |(json, key)| {
+        if let Some((resource, id)) = key {
+            conflicts.add(resource, id);
+        }
         let separator: &[u8] = if started { b",\n" } else { b"{\"drafts\": [\n" };
         started = true;
         write_all(&mut out, separator)?;
@@ -89,7 +98,11 @@ fn stream_json(service: &crate::service::Service, filter: &ListFilter) -> Result
         }
         return Err(error);
     }
-    write_all(&mut out, if started { b"\n]}\n" } else { b"{\"drafts\": []}\n" })?;
+    write_all(&mut out, if started { b"\n]" } else { b"{\"drafts\": []" })?;
+    let found = serde_json::to_vec(&conflicts.found()).map_err(|e| Error::internal(e.to_string()))?;
+    write_all(&mut out, b",\n\"conflicts\": ")?;
+    write_all(&mut out, &found)?;
+    write_all(&mut out, b"}\n")?;
     let _ = out.flush();
     Ok(0)
 }
@@ -186,6 +199,16 @@ impl Report for ListReport {
             };
             writeln!(out, "{}", line(row, &paint))?;
         }
+        for conflict in &self.conflicts {
+            writeln!(
+                out,
+                "{} {} pending drafts propose {}: {} (applying one makes the rest BASE_CHANGED)",
+                style.yellow("conflict:"),
+                conflict.drafts.len(),
+                conflict.resource,
+                conflict.drafts.join(", ")
+            )?;
+        }
         Ok(())
     }
 }
@@ -197,5 +220,46 @@ fn first_line(text: Option<&str>) -> String {
         format!("{}…", line.chars().take(47).collect::<String>())
     } else {
         line.to_string()
+    }
+}
+
+/// Pending drafts that propose the same resource.
+#[derive(Default)]
+struct Conflicts {
+    by_resource: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(serde::Serialize)]
+struct Conflict {
+    resource: String,
+    drafts: Vec<String>,
+}
+
+impl Conflicts {
+    fn key(entry: &Listed) -> Option<(String, String)> {
+        let Listed::Draft(view) = entry else { return None };
+        if view.state != crate::domain::draft::State::Pending {
+            return None;
+        }
+        let name = view.draft.spec_name()?;
+        Some((crate::domain::spec::resource_path(name), view.id.to_string()))
+    }
+
+    fn note(&mut self, entry: &Listed) {
+        if let Some((resource, id)) = Self::key(entry) {
+            self.add(resource, id);
+        }
+    }
+
+    fn add(&mut self, resource: String, id: String) {
+        self.by_resource.entry(resource).or_default().push(id);
+    }
+
+    fn found(self) -> Vec<Conflict> {
+        self.by_resource
+            .into_iter()
+            .filter(|(_, drafts)| drafts.len() > 1)
+            .map(|(resource, drafts)| Conflict { resource, drafts })
+            .collect()
     }
 }

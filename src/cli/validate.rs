@@ -49,6 +49,15 @@ impl Report for ValidateReport {
             writeln!(out, "{} {verdict} ({passed} of {} checks passed)", style.bold(&result.id), result.checks.len())?;
             let failed: Vec<_> = result.checks.iter().filter(|c| !c.ok).cloned().collect();
             write_checks(out, style, &failed)?;
+            if !result.conflicts.is_empty() {
+                writeln!(
+                    out,
+                    "  {} {} other pending drafts propose the same resource ({}): applying one makes the rest BASE_CHANGED",
+                    style.yellow("note"),
+                    result.conflicts.len(),
+                    result.conflicts.join(", ")
+                )?;
+            }
         }
         let failed = self.results.iter().filter(|r| !r.ok).count();
         writeln!(out, "{} of {} drafts passed.", self.results.len() - failed, self.results.len())

@@ -27,6 +27,11 @@ pub struct Validated {
     pub id: String,
     pub ok: bool,
     pub checks: Vec<Check>,
+    /// Other pending drafts that propose the same resource: applying any of
+    /// them makes this one `BASE_CHANGED`. Found when validate reads the
+    /// whole branch (no ids given).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conflicts: Vec<String>,
 }
 
 impl Service {
@@ -47,15 +52,21 @@ impl Service {
                 })
                 .collect(),
         };
+        let rivals = pending_by_resource(&entries);
         entries
             .into_iter()
             .map(|entry| match entry {
-                Listed::Invalid { path, error } => {
-                    Ok(Validated { id: path, ok: false, checks: vec![Check::fail(error.code, error.message)] })
-                }
+                Listed::Invalid { path, error } => Ok(Validated {
+                    id: path,
+                    ok: false,
+                    checks: vec![Check::fail(error.code, error.message)],
+                    conflicts: Vec::new(),
+                }),
                 Listed::Draft(view) => {
                     let checks = self.draft_checks(&layout, &view, None)?;
-                    Ok(Validated { id: view.id.to_string(), ok: checks.iter().all(|c| c.ok), checks })
+                    let id = view.id.to_string();
+                    let conflicts = conflicts_of(&rivals, &view, &id);
+                    Ok(Validated { ok: checks.iter().all(|c| c.ok), id, checks, conflicts })
                 }
             })
             .collect()
@@ -115,4 +126,31 @@ fn evidence_check(evidence: EvidenceState, has_log: bool, spec_digest: Option<&s
 
 fn is_digest(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Pending drafts' ids by the resource they propose.
+pub(crate) fn pending_by_resource(entries: &[Listed]) -> std::collections::HashMap<String, Vec<String>> {
+    let mut by_resource: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    for entry in entries {
+        if let Listed::Draft(view) = entry
+            && view.state == State::Pending
+            && let Some(name) = view.draft.spec_name()
+        {
+            by_resource.entry(resource_path(name)).or_default().push(view.id.to_string());
+        }
+    }
+    by_resource
+}
+
+/// The other pending drafts for `view`'s resource.
+pub(crate) fn conflicts_of(
+    rivals: &std::collections::HashMap<String, Vec<String>>,
+    view: &super::DraftView,
+    id: &str,
+) -> Vec<String> {
+    view.draft
+        .spec_name()
+        .and_then(|name| rivals.get(&resource_path(name)))
+        .map(|ids| ids.iter().filter(|other| *other != id).cloned().collect())
+        .unwrap_or_default()
 }

@@ -222,3 +222,38 @@ fn validate_prints_each_failed_check_for_people() {
     assert!(stdout.lines().any(|l| l.contains("FAIL") && l.contains("TENANT_MISMATCH")), "{stdout}");
     assert!(stdout.contains("0 of 1 drafts passed"), "{stdout}");
 }
+
+#[test]
+fn pending_drafts_for_the_same_resource_are_flagged_and_applying_one_makes_the_other_stale() {
+    let repo = TestRepo::new();
+    let first = repo.create_endpoint("shared");
+    let second = repo.create_endpoint_as(Who::Agent, "shared", &["--description", "another take"]);
+    repo.create_endpoint("alone");
+
+    let listed = String::from_utf8(repo.draft(&["list"]).success().get_output().stdout.clone()).unwrap();
+    assert!(listed.contains("conflict: 2 pending drafts propose endpoints/shared.yaml"), "{listed}");
+    let json = repo.json(Who::Nobody, &["list"]);
+    let conflicts = json["conflicts"].as_array().expect("a conflicts array");
+    assert_eq!(conflicts.len(), 1, "{json:#}");
+    assert_eq!(conflicts[0]["resource"], "endpoints/shared.yaml");
+    let mut ids: Vec<&str> = conflicts[0]["drafts"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
+    ids.sort_unstable();
+    let mut expected = [first.as_str(), second.as_str()];
+    expected.sort_unstable();
+    assert_eq!(ids, expected);
+
+    let validated = repo.json(Who::Nobody, &["validate"]);
+    let of = |id: &str| validated["results"].as_array().unwrap().iter().find(|r| r["id"] == id).cloned().unwrap();
+    assert_eq!(of(&first)["conflicts"], serde_json::json!([second.clone()]));
+    repo.draft(&["apply", &first]).success();
+    let (code, after) = repo.run(Who::Nobody, &["validate", &second]).json_with_status();
+    assert_eq!(code, 4);
+    let failed: Vec<&str> = after["results"][0]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["BASE_CHANGED"]);
+}
