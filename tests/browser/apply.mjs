@@ -3,18 +3,19 @@
 // draft's review page, click Apply, read the result. Run by
 // tests/cli/browser.rs, which starts `draft serve` and checks that main moved.
 //
-// usage: node apply.mjs <login-url> <draft-id> <screenshot-dir>
-// The repo holds two pending drafts (the one to apply is stripe-payments)
-// and an expired one.
+// usage: node apply.mjs <login-url> <draft-id> <screenshot-dir> <stale-draft-id>
+// The repo holds three pending drafts (the one to apply is stripe-payments;
+// the stale one, github-ci, fails BASE_CHANGED and carries a rationale) and
+// an expired one.
 // Exits non-zero with a message on the first thing that is not as expected.
 
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [loginUrl, draftId, shots] = process.argv.slice(2);
-if (!loginUrl || !draftId || !shots) {
-  console.error('usage: node apply.mjs <login-url> <draft-id> <screenshot-dir>');
+const [loginUrl, draftId, shots, staleId] = process.argv.slice(2);
+if (!loginUrl || !draftId || !shots || !staleId) {
+  console.error('usage: node apply.mjs <login-url> <draft-id> <screenshot-dir> <stale-draft-id>');
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -50,9 +51,21 @@ try {
   console.log('dashboard');
   const body = await page.textContent('body');
   expect(body.includes('signed in as alice'), 'the dashboard should say who is signed in');
-  expect((await page.textContent('a.count')).trim() === '2 pending', 'the badge should count two pending drafts');
+  expect((await page.textContent('a.count')).trim() === '3 pending', 'the badge should count three pending drafts');
   expect(await page.isVisible('tr.expired .status.expired'), 'the expired draft should be marked');
   await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
+
+  console.log('a stale draft: Apply is off, with the reason');
+  await page.goto(`${origin}/drafts/${staleId}`);
+  const checks = await page.textContent('#checks');
+  expect(checks.includes('fail'), `the checks should say one fails, got ${checks}`);
+  expect((await page.textContent('ul.checks')).includes('BASE_CHANGED'), 'the failing check should be named');
+  expect(await page.isDisabled('button.apply'), 'Apply should be disabled on a draft whose check fails');
+  expect((await page.getAttribute('button.apply', 'title')).includes('BASE_CHANGED'), 'the disabled Apply should say why');
+  expect((await page.textContent('body')).includes('Add release events for INC-7'), 'the rationale should be shown');
+  expect((await page.textContent('body')).includes('What changed on main under this draft'), 'the base diff should be shown');
+  await page.screenshot({ path: join(shots, 'blocked.png'), fullPage: true });
+  await page.goto(`${origin}/`);
 
   console.log('review page');
   await page.click(`a[href="/drafts/${draftId}"]`);
@@ -70,7 +83,7 @@ try {
   expect(flash.startsWith(`Applied draft ${draftId}`), `the page should report the apply, got: ${flash}`);
   expect(await page.isVisible('.status.applied'), 'the draft should now be shown as applied');
   expect(!(await page.isVisible('button.apply')), 'an applied draft has no Apply button');
-  expect((await page.textContent('a.count')).trim() === '1 pending', 'the badge should count what is left');
+  expect((await page.textContent('a.count')).trim() === '2 pending', 'the badge should count what is left');
   await page.screenshot({ path: join(shots, 'applied.png'), fullPage: true });
   console.log(`ok: ${flash}`);
 } finally {

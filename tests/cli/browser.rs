@@ -85,6 +85,15 @@ fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
     let repo = TestRepo::new();
     let id = repo.create_endpoint("stripe-payments");
     repo.create_endpoint_as(Who::Agent, "github-push", &[]);
+    // A stale draft, with its rationale: another change to its file was
+    // applied after it was proposed.
+    let stale = repo.create_endpoint_as(
+        Who::Agent,
+        "github-ci",
+        &["--rationale", "Add release events for INC-7", "--link", "https://tickets.example.com/INC-7"],
+    );
+    let moved = repo.create_endpoint_as(Who::Agent, "github-ci", &["--description", "New CI host"]);
+    repo.draft(&["apply", &moved]).success();
     repo.plant_draft_file(EXPIRED_PATH, &fixture_bytes("drafts/valid/expired-endpoint.yaml"));
     let before = repo.rev_parse("refs/heads/main");
     let served = Served::start(&repo);
@@ -95,6 +104,7 @@ fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
         .arg(&served.login_url)
         .arg(&id)
         .arg(screenshot_dir())
+        .arg(&stale)
         .env("HOME", repo.home())
         .current_dir(browser_dir())
         .output()
@@ -113,7 +123,7 @@ fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
     let shown = repo.show_json(&id);
     assert_eq!((shown["status"].as_str(), shown["applied_by"].as_str()), (Some("applied"), Some("user:alice")));
     assert_eq!(shown["applied_commit"], after.as_str());
-    for name in ["dashboard.png", "review.png", "applied.png"] {
+    for name in ["dashboard.png", "review.png", "blocked.png", "applied.png"] {
         assert!(screenshot_dir().join(name).exists(), "{name} was not saved");
     }
 }
