@@ -86,7 +86,7 @@ fn stream_json(service: &crate::service::Service, filter: &ListFilter) -> Result
         if let Some((resource, id)) = key {
             conflicts.add(resource, id);
         }
-        let separator: &[u8] = if started { b",\n" } else { b"{\"drafts\": [\n" };
+        let separator: &[u8] = if started { b",\n" } else { b"{\"schema_version\": 1, \"drafts\": [\n" };
         started = true;
         write_all(&mut out, separator)?;
         write_all(&mut out, &json)
@@ -98,7 +98,7 @@ fn stream_json(service: &crate::service::Service, filter: &ListFilter) -> Result
         }
         return Err(error);
     }
-    write_all(&mut out, if started { b"\n]" } else { b"{\"drafts\": []" })?;
+    write_all(&mut out, if started { b"\n]" } else { b"{\"schema_version\": 1, \"drafts\": []" })?;
     let found = serde_json::to_vec(&conflicts.found()).map_err(|e| Error::internal(e.to_string()))?;
     write_all(&mut out, b",\n\"conflicts\": ")?;
     write_all(&mut out, &found)?;

@@ -6,6 +6,10 @@ use crate::error::{Check, Error};
 use serde::Serialize;
 use std::io::{self, IsTerminal, Write};
 
+/// The version of every JSON document's shape: raised when a field changes
+/// meaning or goes away (adding a field does not).
+pub const SCHEMA_VERSION: u32 = 1;
+
 /// What a command prints on success.
 pub trait Report: Serialize {
     fn human(&self, out: &mut dyn Write, style: &Style) -> io::Result<()>;
@@ -46,7 +50,11 @@ impl Output {
         let stdout = io::stdout();
         let mut out = stdout.lock();
         let result = if self.json {
-            serde_json::to_writer_pretty(&mut out, report).map_err(io::Error::from).and_then(|()| writeln!(out))
+            let mut value = serde_json::to_value(report).map_err(io::Error::from)?;
+            if let Some(object) = value.as_object_mut() {
+                object.insert("schema_version".into(), SCHEMA_VERSION.into());
+            }
+            serde_json::to_writer_pretty(&mut out, &value).map_err(io::Error::from).and_then(|()| writeln!(out))
         } else if self.quiet {
             Ok(())
         } else {
@@ -58,7 +66,7 @@ impl Output {
     /// Reports an error: JSON on stdout with `--json`, else text on stderr.
     pub fn error(&self, error: &Error) {
         if self.json {
-            let doc = serde_json::json!({ "error": {
+            let doc = serde_json::json!({ "schema_version": SCHEMA_VERSION, "error": {
                 "code": error.code,
                 "message": error.message,
                 "hint": error.hint,

@@ -87,7 +87,7 @@ async fn list(
     })?;
     let filter = query.filter()?;
     let listing = state.run(&caller, move |service| service.list(&filter)).await?;
-    Ok(Json(listing.to_json()))
+    Ok(Json(versioned(listing.to_json())))
 }
 
 async fn show(
@@ -97,7 +97,7 @@ async fn show(
 ) -> Result<Json<Value>, Refusal> {
     let caller = auth::api_caller(&state, &headers)?;
     let shown = state.run(&caller, move |service| service.show(&id)).await?;
-    Ok(Json(shown.to_json(true)))
+    Ok(Json(versioned(shown.to_json(true))))
 }
 
 async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, Refusal> {
@@ -114,7 +114,7 @@ async fn create(State(state): State<AppState>, headers: HeaderMap, body: Bytes) 
     let bytes = serde_json::to_vec(&proposal).expect("a JSON value serializes");
     let created = state.run(&caller, move |service| service.create(&CreateRequest::from_proposal(&bytes)?)).await?;
     let location = format!("/api/v1/drafts/{}", created.id);
-    let mut response = (StatusCode::CREATED, Json(json!(created))).into_response();
+    let mut response = (StatusCode::CREATED, Json(versioned(json!(created)))).into_response();
     if let Ok(location) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, location);
     }
@@ -136,7 +136,7 @@ async fn discard(
     let caller = auth::api_caller(&state, &headers)?;
     let DiscardBody { reason } = json_body::<DiscardBody>(&headers, &body)?.unwrap_or_default();
     let discarded = state.run(&caller, move |service| service.discard(&id, reason.as_deref())).await?;
-    Ok(Json(json!(discarded)))
+    Ok(Json(versioned(json!(discarded))))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,7 +155,7 @@ async fn apply(
     let caller = auth::api_caller(&state, &headers)?;
     let ApplyBody { digest } = json_body::<ApplyBody>(&headers, &body)?.unwrap_or_default();
     let applied = state.run(&caller, move |service| service.apply(&id, digest.as_deref())).await?;
-    Ok(Json(json!(applied)))
+    Ok(Json(versioned(json!(applied))))
 }
 
 /// Reads a JSON body: `None` when there is none, 400 when it is not JSON or
@@ -179,4 +179,12 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<O
             "see /api/v1/openapi.json for the request bodies",
         )
     })
+}
+
+/// A response document with the JSON shapes' version, as the CLI prints it.
+pub(crate) fn versioned(mut value: serde_json::Value) -> serde_json::Value {
+    if let Some(object) = value.as_object_mut() {
+        object.insert("schema_version".into(), crate::cli::output::SCHEMA_VERSION.into());
+    }
+    value
 }

@@ -72,7 +72,7 @@ impl IntoResponse for Refusal {
             "hint": self.hint,
             "checks": self.checks,
         }});
-        let mut response = (self.status, Json(body)).into_response();
+        let mut response = (self.status, Json(super::api::versioned(body))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

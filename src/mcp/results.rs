@@ -16,7 +16,10 @@ use serde_json::{Value, json};
 use std::fmt::Write;
 
 /// A successful call: the CLI's JSON, pretty-printed, plus the same as structured content.
-pub fn success(value: Value) -> CallToolResult {
+pub fn success(mut value: Value) -> CallToolResult {
+    if let Some(object) = value.as_object_mut() {
+        object.insert("schema_version".into(), crate::cli::output::SCHEMA_VERSION.into());
+    }
     let text = serde_json::to_string_pretty(&value).expect("plain data");
     let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
     result.structured_content = Some(value);
@@ -37,7 +40,7 @@ pub fn refusal(error: &Error) -> CallToolResult {
         let _ = write!(text, "\nhint: {hint}");
     }
     let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
-    result.structured_content = Some(json!({ "error": {
+    result.structured_content = Some(json!({ "schema_version": crate::cli::output::SCHEMA_VERSION, "error": {
         "code": error.code,
         "message": error.message,
         "hint": error.hint,

@@ -67,3 +67,16 @@ fn color_always_colours_a_pipe_and_never_does_not_and_quiet_prints_nothing() {
     assert!(!failed.status.success());
     assert!(!failed.stderr.is_empty());
 }
+
+#[test]
+fn every_json_document_carries_its_schema_version() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("versioned");
+    for args in [vec!["list"], vec!["show", id.as_str()], vec!["validate"], vec!["evidence", "verify"], vec!["doctor"]]
+    {
+        let doc = repo.json(Who::Nobody, &args);
+        assert_eq!(doc["schema_version"], 1, "{args:?}: {doc:#}");
+    }
+    let (_, error) = repo.run(Who::Nobody, &["show", "ffffffff"]).json_with_status();
+    assert_eq!(error["schema_version"], 1);
+}
