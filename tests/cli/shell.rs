@@ -80,3 +80,17 @@ fn every_json_document_carries_its_schema_version() {
     let (_, error) = repo.run(Who::Nobody, &["show", "ffffffff"]).json_with_status();
     assert_eq!(error["schema_version"], 1);
 }
+
+#[test]
+fn create_endpoint_help_is_the_endpoints_own() {
+    let repo = TestRepo::new();
+    let output = repo.command(Who::Nobody).args(["create", "endpoint", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    for needed in ["Propose a webhook endpoint", "--target-url", "--secret-ref", "--rationale", "--link"] {
+        assert!(help.contains(needed), "create endpoint --help lacks {needed}:\n{help}");
+    }
+    assert!(!help.contains("--file"), "the proposal-file flag belongs to `draft create`:\n{help}");
+    let output = repo.command(Who::Nobody).args(["create", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("endpoint") && help.contains("--file"), "{help}");
+}
