@@ -371,6 +371,31 @@ impl Service {
         Ok(changed)
     }
 
+    /// Lands again, on the tips a sync replays onto, a change to `.zen/`
+    /// made in this clone: its commit goes onto main as it is when main is
+    /// still its parent there, with a record signed again at the log's next
+    /// position. A main that moved meanwhile is not merged into: the admin
+    /// makes the change again on top of it.
+    pub(crate) fn replay_config(&self, actor: &Actor, commit: Oid) -> Result<()> {
+        let layout = self.layout()?;
+        let parent = self.store.repo().find_commit(commit)?.parent_id(0).ok();
+        if parent != Some(layout.main.commit) {
+            return Err(Error::new(
+                Code::InvalidConfig,
+                "main moved since this change to .zen/ was made: run the admin command again after the sync",
+            ));
+        }
+        let signer = self.signer_for(&layout, actor, ADMIN_NAMESPACE, Code::NotAnAdmin)?;
+        let now = self.now();
+        retry_on_race(|| {
+            let note = self.config_note(&layout, actor, signer.as_ref(), commit, now)?;
+            let main_ref = format!("refs/heads/{}", layout.config.main_branch);
+            let main = RefUpdate { refname: main_ref, old: Some(layout.main.commit), new: commit };
+            self.store.update_refs(&[main, note], "draft sync: replay a change to .zen/")?;
+            Ok(())
+        })
+    }
+
     /// The notes update that lands a `config_changed` record for `commit`
     /// at the log's next position.
     fn config_note(

@@ -133,3 +133,34 @@ fn a_key_removed_at_one_position_signs_nothing_after_it() {
     let shown: Value = repo.show_json(&before);
     assert_eq!(shown["status"], "pending");
 }
+
+#[test]
+fn an_admins_change_made_offline_is_replayed_by_sync_while_main_stands_still() {
+    let central = TestRepo::new_bare();
+    let signers = central.file_on("main", ".zen/allowed_signers");
+    let admin = signers.replacen(
+        "alice namespaces=\"zen-draft-evidence,zen-draft-apply\"",
+        "alice namespaces=\"zen-draft-evidence,zen-draft-apply,zen-draft-admin\"",
+        1,
+    );
+    central.commit_file_on_branch("main", ".zen/allowed_signers", admin.as_bytes());
+    central.json(Who::Human, &["trust", "init"]);
+    let person = TestRepo::clone_url(&central.file_url(), &central);
+    person.json(Who::Human, &["sync", "--no-push"]);
+    let agent = TestRepo::clone_url(&central.file_url(), &central);
+    agent.json(Who::Agent, &["sync", "--no-push"]);
+
+    person.json(Who::Human, &["config", "set", "ttl", "3d"]);
+    agent.create_endpoint_as(Who::Agent, "meanwhile", &["--push"]);
+    let report = person.json(Who::Human, &["sync"]);
+    let replayed = report["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|o| o["event"] == "config_changed" && o["outcome"] == "replayed");
+    assert!(replayed, "{report:#}");
+    assert!(central.file_on("main", ".zen/config.yaml").contains("ttl: 3d"));
+    let fresh = TestRepo::clone_url(&central.file_url(), &central);
+    fresh.json(Who::Nobody, &["sync", "--no-push"]);
+    fresh.json(Who::Nobody, &["evidence", "verify"]);
+}

@@ -293,8 +293,7 @@ impl Service {
         let owed = self.owed_operations()?;
         let mut operations = owed.clone();
         for op in self.local_operations(local[&refs.notes], tip(&refs.notes))? {
-            let key = (op.record().event(), op.record().draft_id());
-            if !operations.iter().any(|o| (o.record().event(), o.record().draft_id()) == key) {
+            if !operations.iter().any(|o| o.same_as(&op)) {
                 operations.push(op);
             }
         }
@@ -547,10 +546,7 @@ impl Service {
             }
             Record::DraftApplied { .. } => self.apply_as(&actor, id, record.spec_digest()).map(|_| ()),
             Record::DraftExpired { .. } => self.replay_gc(&actor, id),
-            Record::ConfigChanged { .. } => Err(Error::new(
-                Code::InvalidConfig,
-                "a change to .zen/ is not replayed onto a main that moved: run the admin command again after the sync",
-            )),
+            Record::ConfigChanged { .. } => self.replay_config(&actor, op.object),
         }
     }
 

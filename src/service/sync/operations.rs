@@ -34,6 +34,16 @@ impl Operation {
     pub fn record(&self) -> &Record {
         &self.signed.record
     }
+
+    /// Whether `other` is the same operation: the same event of the same
+    /// draft (a draft is created once and closed once), or for a change to
+    /// `.zen/`, the same signed record.
+    pub fn same_as(&self, other: &Operation) -> bool {
+        if self.record().is_config() || other.record().is_config() {
+            return self.signed.signature == other.signed.signature;
+        }
+        (self.record().event(), self.record().draft_id()) == (other.record().event(), other.record().draft_id())
+    }
 }
 
 impl Service {
