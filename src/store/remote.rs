@@ -17,6 +17,10 @@ use std::process::{Command, Stdio};
 
 pub const DEFAULT_REMOTE: &str = "origin";
 
+/// How long a remote-tracking ref's lock may stay before it is a dead
+/// fetch's.
+const STALE_TRACKING_LOCK: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// How much of git's stderr a report keeps (its last lines say why).
 const MAX_GIT_MESSAGE: usize = 2000;
 
@@ -76,6 +80,9 @@ impl Store {
     /// is reported as `None`, not as a failure; an unreachable remote or a
     /// refused credential is `REMOTE_FAILED` with git's own words.
     pub fn fetch(&self, remote_refs: &[&str]) -> Result<Fetched> {
+        for r in remote_refs {
+            self.clear_stale_tracking_lock(&self.tracking_ref(r));
+        }
         let specs: Vec<String> = remote_refs.iter().map(|r| format!("+{r}:{}", self.tracking_ref(r))).collect();
         let outcome = self.run_transport(self.fetch_command(&specs))?;
         let missing_said = (!outcome.ok).then(|| redact_git_message(&outcome.stderr));
@@ -101,6 +108,28 @@ impl Store {
             tips.insert(r.to_string(), tip);
         }
         Ok(Fetched { tips, missing_said })
+    }
+
+    /// A fetch killed while it moved a remote-tracking ref leaves its lock,
+    /// and every later fetch would fail on it. git holds a ref lock for the
+    /// milliseconds of one update: one that stays for seconds is a dead
+    /// process's. A remote-tracking ref is only a copy of the remote's, which
+    /// this fetch writes again, so such a lock is removed (a branch's lock
+    /// never is: see `Store::update_refs`).
+    fn clear_stale_tracking_lock(&self, tracking: &str) {
+        let lock = self.repo().commondir().join(format!("{tracking}.lock"));
+        let deadline = std::time::Instant::now() + STALE_TRACKING_LOCK;
+        while lock.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let stale = std::fs::symlink_metadata(&lock)
+            .ok()
+            .and_then(|m| m.modified().ok())
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|age| age >= STALE_TRACKING_LOCK);
+        if stale {
+            let _ = std::fs::remove_file(&lock);
+        }
     }
 
     fn fetch_command(&self, specs: &[String]) -> Command {

@@ -562,3 +562,17 @@ fn a_shallow_clone_is_named_where_history_is_needed() {
     shallow.git(&["fetch", "-q", "--unshallow", "origin"]);
     shallow.json(Who::Nobody, &["evidence", "verify"]);
 }
+
+#[test]
+fn a_fetch_killed_while_it_held_a_tracking_refs_lock_does_not_stop_the_next_sync() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    a.json(Who::Agent, &["sync", "--no-push"]);
+    create(&clone(&central), Who::Agent, "theirs", &["--push"]);
+    // What a fetch killed with -9 in the middle of its ref update leaves.
+    let lock = a.path.join(".git/refs/notes/remotes/origin/zen-evidence.lock");
+    std::fs::write(&lock, "0000000000000000000000000000000000000000\n").unwrap();
+    let report = a.json(Who::Agent, &["sync"]);
+    assert!(report["updated"].as_array().unwrap().iter().any(|r| r == "refs/notes/zen-evidence"), "{report:#}");
+    assert!(!lock.exists());
+}
