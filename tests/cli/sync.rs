@@ -337,10 +337,26 @@ fn pushes_killed_at_random_moments_leave_nothing_that_the_next_sync_cannot_finis
         let _ = std::process::Command::new("kill").args(["-9", "--", &format!("-{}", child.id())]).status();
         let mut child = child;
         let _ = child.wait();
-        a.json(Who::Agent, &["sync"]);
+        sync_after_a_kill(&a);
     }
     let drafts = assert_sound(&central, &daemon.url());
     assert!(drafts.len() >= 8, "every rival landed");
+}
+
+/// `draft sync` after a process was killed: it completes, or, when the
+/// killed process died holding a branch's ref lock, reports it (`LOCKED`,
+/// naming the file); removed as the hint says, the next sync completes.
+fn sync_after_a_kill(repo: &TestRepo) {
+    let (code, report) = repo.run(Who::Agent, &["sync"]).json_with_status();
+    if code == 0 {
+        return;
+    }
+    assert_eq!(report["error"]["code"], "LOCKED", "{report:#}");
+    let message = report["error"]["message"].as_str().unwrap();
+    let lock = message.split(" is locked").next().unwrap();
+    assert!(lock.ends_with(".lock"), "{message}");
+    std::fs::remove_file(lock).expect("the lock the message names");
+    repo.json(Who::Agent, &["sync"]);
 }
 
 // ---- a remote that cannot be used ----
@@ -575,4 +591,22 @@ fn a_fetch_killed_while_it_held_a_tracking_refs_lock_does_not_stop_the_next_sync
     let report = a.json(Who::Agent, &["sync"]);
     assert!(report["updated"].as_array().unwrap().iter().any(|r| r == "refs/notes/zen-evidence"), "{report:#}");
     assert!(!lock.exists());
+}
+
+#[test]
+fn a_branch_lock_left_by_a_dead_writer_is_reported_with_its_file_and_never_removed() {
+    let central = TestRepo::new_bare();
+    let a = clone(&central);
+    a.json(Who::Agent, &["sync", "--no-push"]);
+    create(&a, Who::Agent, "mine", &[]);
+    create(&clone(&central), Who::Agent, "theirs", &["--push"]);
+    let lock = a.path.join(".git/refs/heads/drafts.lock");
+    std::fs::write(&lock, "0000000000000000000000000000000000000000\n").unwrap();
+    fetch_like_sync(&a);
+    let refusal = a.run(Who::Agent, &["sync"]).refused("LOCKED");
+    assert!(refusal.message.contains("drafts.lock"), "{}", refusal.output());
+    assert!(lock.exists(), "a branch's lock is never removed");
+    std::fs::remove_file(&lock).unwrap();
+    a.json(Who::Agent, &["sync"]);
+    assert_eq!(names(&verify_fresh_clone(&central.file_url(), &central)), ["mine", "theirs"]);
 }

@@ -592,8 +592,19 @@ impl Service {
             self.store.journal_follow(*commit, &paths)?;
         }
         self.store.update_refs(moves, "draft sync").map_err(|e| match e {
-            crate::store::UpdateError::Moved => Error::new(Code::Conflict, "a local ref moved while sync ran")
-                .with_hint("another command wrote to this clone at the same time; run `draft sync` again"),
+            crate::store::UpdateError::Moved => {
+                let common = self.store.repo().commondir().to_path_buf();
+                let held = moves.iter().map(|m| common.join(format!("{}.lock", m.refname))).find(|l| l.exists());
+                match held {
+                    // Held by a command running now, or left by one that died.
+                    Some(lock) => Error::new(Code::Locked, format!("{} is locked", lock.display())).with_hint(format!(
+                        "if no git or draft command is running on this clone, remove {} and run `draft sync` again; nothing was changed",
+                        lock.display()
+                    )),
+                    None => Error::new(Code::Conflict, "a local ref moved while sync ran")
+                        .with_hint("another command wrote to this clone at the same time; run `draft sync` again"),
+                }
+            }
             crate::store::UpdateError::Failed(e) => e,
         })?;
         for m in moves.iter().filter(|m| m.refname != operations::OWED_REF) {
