@@ -334,11 +334,8 @@ impl Service {
             None => self.baseline(layout.main.commit)?,
         };
         let Some(baseline) = baseline else { return Ok(problems) };
-        let mut walk = repo.revwalk()?;
-        walk.push(layout.main.commit)?;
-        walk.hide(baseline)?;
-        for commit in walk {
-            let commit = repo.find_commit(commit?)?;
+        for commit in self.store.commits_since(Some(baseline), layout.main.commit)? {
+            let commit = repo.find_commit(commit)?;
             let tree = commit.tree()?;
             let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
             let folder = |t: &git2::Tree<'_>| t.get_name(RESOURCE_DIR).map(|e| e.id());

@@ -226,12 +226,7 @@ impl Service {
     /// The commits `new` has that `old` has not.
     fn new_commits(&self, old: Option<Oid>, new: Option<Oid>) -> Result<std::collections::HashSet<Oid>> {
         let Some(new) = new else { return Ok(Default::default()) };
-        let mut walk = self.store.repo().revwalk()?;
-        walk.push(new)?;
-        if let Some(old) = old {
-            walk.hide(old)?;
-        }
-        Ok(walk.collect::<std::result::Result<_, git2::Error>>()?)
+        Ok(self.store.commits_since(old, new)?.into_iter().collect())
     }
 
     /// Rules 4 and 6, and every new record's signature, place and links.
@@ -430,13 +425,8 @@ impl Service {
         // Each notes commit of the push is one writer's, adding records and
         // stating the log's size after them, so the size read from the tip
         // can always be trusted.
-        let mut walk = self.store.repo().revwalk()?;
-        walk.push(new)?;
-        if let Some(old) = old {
-            walk.hide(old)?;
-        }
-        for commit in walk {
-            let commit = self.store.repo().find_commit(commit?)?;
+        for commit in self.store.commits_since(old, new)? {
+            let commit = self.store.repo().find_commit(commit)?;
             let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
             let adds = self.store.new_blobs(parent_tree.as_ref(), &commit.tree()?)?.iter().any(|(p, _)| {
                 p.chars().filter(|c| *c != '/').count() == 40 && !p.starts_with("drafts") && !p.starts_with("config")
@@ -582,13 +572,8 @@ impl Service {
     ) -> Result<()> {
         let Some(new) = new.filter(|n| Some(*n) != old) else { return Ok(()) };
         let repo = self.store.repo();
-        let mut walk = repo.revwalk()?;
-        walk.push(new)?;
-        if let Some(old) = old {
-            walk.hide(old)?;
-        }
-        for commit in walk {
-            let commit = repo.find_commit(commit?)?;
+        for commit in self.store.commits_since(old, new)? {
+            let commit = repo.find_commit(commit)?;
             let at = commit.id();
             let mut flag = |code, message: String, hint| {
                 out.push(Violation { refname: refname.to_string(), commit: Some(at.to_string()), code, message, hint })
@@ -889,13 +874,8 @@ impl Service {
     ) -> Result<()> {
         let Some(new) = new.filter(|n| Some(*n) != old) else { return Ok(()) };
         let repo = self.store.repo();
-        let mut walk = repo.revwalk()?;
-        walk.push(new)?;
-        if let Some(old) = old {
-            walk.hide(old)?;
-        }
-        for commit in walk {
-            let commit = repo.find_commit(commit?)?;
+        for commit in self.store.commits_since(old, new)? {
+            let commit = repo.find_commit(commit)?;
             let at = commit.id();
             let mut flag = |code, message: String, hint| {
                 out.push(Violation { refname: refname.to_string(), commit: Some(at.to_string()), code, message, hint })

@@ -84,6 +84,18 @@ impl Store {
         Ok(())
     }
 
+    /// The commits reachable from `new` but not from `old` (all of
+    /// `new`'s history when `old` is `None`), newest first: what a push
+    /// or a fetch adds to a branch.
+    pub fn commits_since(&self, old: Option<Oid>, new: Oid) -> Result<Vec<Oid>> {
+        let mut walk = self.repo.revwalk()?;
+        walk.push(new)?;
+        if let Some(old) = old {
+            walk.hide(old)?;
+        }
+        Ok(walk.collect::<std::result::Result<_, git2::Error>>()?)
+    }
+
     /// The branch the remote's HEAD names (`refs/remotes/origin/HEAD`), if
     /// the clone recorded it: the server's choice, not this checkout's.
     pub fn remote_default_branch(&self) -> Option<String> {

@@ -104,6 +104,27 @@ pub(crate) fn resign_in_place(repo: &TestRepo, object: &str, signer: &str, mutat
     commit_on_ref(repo, "refs/notes/zen-evidence", &edits, "Rewrite a record\n\nEvidence-Size: 0\n");
 }
 
+/// An agent's create rewritten as a person's (`user:ops-bot`): the file
+/// edited by plain git and the record re-signed in place with the agent's key.
+pub(crate) fn forge_agent_as_person(repo: &TestRepo) {
+    let id = repo.create_endpoint_as(Who::Agent, "disguised", &[]);
+    let path = draft_path(repo, &id);
+    let file = repo.file_on("drafts", &path).replace("created_by: agent:ops-bot", "created_by: user:ops-bot");
+    let blob = write_blob(repo, file.as_bytes());
+    commit_on_ref(repo, "refs/heads/drafts", &[(&path, Some(&blob))], "Who, me?");
+    let created_on = repo.git(&["log", "--format=%H", "-1", "--grep", "Created-By", "drafts"]).trim().to_string();
+    resign_in_place(repo, &created_on, "ops-bot", |record| record["created_by"] = "user:ops-bot".into());
+}
+
+/// A create by the agent dated 2020, after a create made now.
+pub(crate) fn backdate_a_create(repo: &TestRepo, name: &str) {
+    let target = format!("https://hooks.example.com/{name}");
+    repo.run(Who::Agent, &["create", "endpoint", "--name", name, "--provider", "stripe", "--target-url", &target])
+        .env("ZEN_TEST_CLOCK", "2020-01-01T00:00:00Z")
+        .assert()
+        .success();
+}
+
 pub(crate) fn draft_path(repo: &TestRepo, id: &str) -> String {
     repo.files_on("drafts").into_iter().find(|p| p.contains(id)).expect("the draft's file")
 }
@@ -112,24 +133,9 @@ pub(crate) fn draft_path(repo: &TestRepo, id: &str) -> String {
 fn a_record_backdated_before_the_one_before_it_is_refused() {
     let repo = TestRepo::new();
     repo.create_endpoint("first");
-    // A second create dated a day earlier: its key may well have been
-    // valid then, but its place in the log says it came later.
-    repo.run(
-        Who::Agent,
-        &[
-            "create",
-            "endpoint",
-            "--name",
-            "backdated",
-            "--provider",
-            "stripe",
-            "--target-url",
-            "https://hooks.example.com/b",
-        ],
-    )
-    .env("ZEN_TEST_CLOCK", "2020-01-01T00:00:00Z")
-    .assert()
-    .success();
+    // A second create dated 2020: its key may well have been valid then,
+    // but its place in the log says it came later.
+    backdate_a_create(&repo, "backdated");
     verify_refuses(&repo, "cannot be older than the log before it");
 }
 
@@ -269,12 +275,6 @@ fn an_agent_without_its_token_cannot_act_as_a_person() {
     assert!(refusal.message.contains("not a person"), "{}", refusal.output());
 
     // The same forged with the agent's own key: a record as user:ops-bot.
-    let id = repo.create_endpoint_as(Who::Agent, "disguised", &[]);
-    let path = draft_path(&repo, &id);
-    let file = repo.file_on("drafts", &path).replace("created_by: agent:ops-bot", "created_by: user:ops-bot");
-    let blob = write_blob(&repo, file.as_bytes());
-    commit_on_ref(&repo, "refs/heads/drafts", &[(&path, Some(&blob))], "Who, me?");
-    let created_on = repo.git(&["log", "--format=%H", "-1", "--grep", "Created-By", "drafts"]).trim().to_string();
-    resign_in_place(&repo, &created_on, "ops-bot", |record| record["created_by"] = "user:ops-bot".into());
+    forge_agent_as_person(&repo);
     verify_refuses(&repo, "acts as a person");
 }

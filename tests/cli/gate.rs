@@ -59,14 +59,7 @@ fn gated() -> Central {
 
 fn gated_repo() -> TestRepo {
     let central = TestRepo::new_bare();
-    let signers = central.file_on("main", ".zen/allowed_signers");
-    let admin = signers.replacen(
-        "alice namespaces=\"zen-draft-evidence,zen-draft-apply\"",
-        "alice namespaces=\"zen-draft-evidence,zen-draft-apply,zen-draft-admin\"",
-        1,
-    );
-    central.commit_file_on_branch("main", ".zen/allowed_signers", admin.as_bytes());
-    central.json(Who::Human, &["trust", "init"]);
+    central.root_trust_with_alice_as_admin();
     let installed = central.json(Who::Nobody, &["hook", "install", central.path.to_str().unwrap()]);
     assert_eq!(installed["already"], false);
     central

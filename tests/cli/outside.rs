@@ -2,7 +2,7 @@
 //! `ssh-keygen`), run on the same histories as `draft audit`, must reach
 //! the same verdict and the same Merkle root.
 
-use crate::forgeries::{commit_on_ref, draft_path, resign_in_place, write_blob};
+use crate::forgeries::{backdate_a_create, forge_agent_as_person};
 use crate::support::{TestRepo, Who};
 
 fn verify_py(repo: &TestRepo) -> (bool, String) {
@@ -70,13 +70,7 @@ fn an_apply_record_moved_onto_a_look_alike_commit_fails_both() {
 #[test]
 fn an_agent_acting_as_a_person_fails_both() {
     let repo = TestRepo::new();
-    let id = repo.create_endpoint_as(Who::Agent, "disguised", &[]);
-    let path = draft_path(&repo, &id);
-    let file = repo.file_on("drafts", &path).replace("created_by: agent:ops-bot", "created_by: user:ops-bot");
-    let blob = write_blob(&repo, file.as_bytes());
-    commit_on_ref(&repo, "refs/heads/drafts", &[(&path, Some(&blob))], "Who, me?");
-    let created_on = repo.git(&["log", "--format=%H", "-1", "--grep", "Created-By", "drafts"]).trim().to_string();
-    resign_in_place(&repo, &created_on, "ops-bot", |record| record["created_by"] = "user:ops-bot".into());
+    forge_agent_as_person(&repo);
     agree(&repo, false);
 }
 
@@ -84,22 +78,7 @@ fn an_agent_acting_as_a_person_fails_both() {
 fn a_backdated_record_fails_both() {
     let repo = TestRepo::new();
     repo.create_endpoint("first");
-    repo.run(
-        Who::Agent,
-        &[
-            "create",
-            "endpoint",
-            "--name",
-            "late",
-            "--provider",
-            "stripe",
-            "--target-url",
-            "https://hooks.example.com/late",
-        ],
-    )
-    .env("ZEN_TEST_CLOCK", "2020-01-01T00:00:00Z")
-    .assert()
-    .success();
+    backdate_a_create(&repo, "late");
     agree(&repo, false);
 }
 

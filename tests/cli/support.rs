@@ -826,6 +826,21 @@ impl TestRepo {
         repo
     }
 
+    /// Lists alice for `zen-draft-admin` too (by plain git, before any root
+    /// exists) and roots the trust timeline with `draft trust init`.
+    pub fn root_trust_with_alice_as_admin(&self) {
+        let signers = self.file_on("main", ".zen/allowed_signers");
+        let with_admin = signers.replacen(
+            "alice namespaces=\"zen-draft-evidence,zen-draft-apply\"",
+            "alice namespaces=\"zen-draft-evidence,zen-draft-apply,zen-draft-admin\"",
+            1,
+        );
+        assert_ne!(signers, with_admin);
+        self.commit_file_on_branch("main", ".zen/allowed_signers", with_admin.as_bytes());
+        let root = self.json(Who::Human, &["trust", "init"]);
+        assert_eq!(root["root"], true);
+    }
+
     /// The central repo's URL for `git clone` over the file system.
     pub fn file_url(&self) -> String {
         format!("file://{}", self.path.display())

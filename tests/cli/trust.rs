@@ -13,16 +13,7 @@ fn key(repo: &TestRepo, name: &str) -> std::path::PathBuf {
 /// alice was listed for zen-draft-admin before the root existed).
 fn rooted() -> TestRepo {
     let repo = TestRepo::new();
-    let signers = repo.file_on("main", ".zen/allowed_signers");
-    let with_admin = signers.replacen(
-        "alice namespaces=\"zen-draft-evidence,zen-draft-apply\"",
-        "alice namespaces=\"zen-draft-evidence,zen-draft-apply,zen-draft-admin\"",
-        1,
-    );
-    assert_ne!(signers, with_admin);
-    repo.commit_file_on_branch("main", ".zen/allowed_signers", with_admin.as_bytes());
-    let root = repo.json(Who::Human, &["trust", "init"]);
-    assert_eq!(root["root"], true);
+    repo.root_trust_with_alice_as_admin();
     repo
 }
 
@@ -137,14 +128,7 @@ fn a_key_removed_at_one_position_signs_nothing_after_it() {
 #[test]
 fn an_admins_change_made_offline_is_replayed_by_sync_while_main_stands_still() {
     let central = TestRepo::new_bare();
-    let signers = central.file_on("main", ".zen/allowed_signers");
-    let admin = signers.replacen(
-        "alice namespaces=\"zen-draft-evidence,zen-draft-apply\"",
-        "alice namespaces=\"zen-draft-evidence,zen-draft-apply,zen-draft-admin\"",
-        1,
-    );
-    central.commit_file_on_branch("main", ".zen/allowed_signers", admin.as_bytes());
-    central.json(Who::Human, &["trust", "init"]);
+    central.root_trust_with_alice_as_admin();
     let person = TestRepo::clone_url(&central.file_url(), &central);
     person.json(Who::Human, &["sync", "--no-push"]);
     let agent = TestRepo::clone_url(&central.file_url(), &central);

@@ -421,13 +421,7 @@ impl Service {
             .collect();
         for r in [&refs.main, &refs.drafts] {
             let Some(tip) = local[r.as_str()] else { continue };
-            let mut walk = self.store.repo().revwalk()?;
-            walk.push(tip)?;
-            if let Some(theirs) = remote.get(r.as_str()).copied().flatten() {
-                walk.hide(theirs)?;
-            }
-            for commit in walk {
-                let commit = commit?;
+            for commit in self.store.commits_since(remote.get(r.as_str()).copied().flatten(), tip)? {
                 if objects.contains(&commit) {
                     continue;
                 }
