@@ -19,13 +19,7 @@ big=${BIG-100000}
 out=$root/target/bench
 rm -rf "$out" && mkdir -p "$out"
 
-cargo build --release --quiet --bin draft --example bench_repo
-draft=$root/target/release/draft
-gen=$root/target/release/examples/bench_repo
-
-export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 NO_COLOR=1
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
-unset ZEN_MCP_TOKEN ZEN_USER_ID ZEN_SIGNING_KEY ZEN_TENANT
+. "$root/benches/lib.sh"
 
 # make SHAPE N: a repo of N pending drafts, packed the way `git gc` packs
 # (fast-import deltifies each blob against the one before it, newest last,

@@ -17,13 +17,7 @@ n=${N:-10000}
 out=$root/target/bench-sync
 rm -rf "$out" && mkdir -p "$out"
 
-cargo build --release --quiet --bin draft --example bench_repo
-draft=$root/target/release/draft
-gen=$root/target/release/examples/bench_repo
-
-export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 NO_COLOR=1
-export GIT_AUTHOR_NAME=bench GIT_AUTHOR_EMAIL=bench@example.com GIT_COMMITTER_NAME=bench GIT_COMMITTER_EMAIL=bench@example.com
-unset ZEN_MCP_TOKEN ZEN_USER_ID ZEN_SIGNING_KEY ZEN_TENANT
+. "$root/benches/lib.sh"
 
 # The central repository: N drafts made within one hour, packed, bare.
 "$gen" "$n" "$out/keys" 3600 > "$out/stream"
