@@ -1,7 +1,7 @@
 //! The evidence log through the store: signing and landing records with the
 //! commits they describe, and loading the log to verify it.
 
-use super::read::{DraftReader, draft_facts, read_note};
+use super::read::{DraftReader, draft_facts, read_note, read_record};
 use super::{Layout, Listed, Service};
 use crate::domain::config::ALLOWED_SIGNERS_PATH;
 use crate::domain::draft_id::DraftId;
@@ -122,10 +122,7 @@ impl Service {
             if hex.len() != 40 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
                 continue;
             }
-            let Ok(Ok(bytes)) = read_note(&self.store, blob) else { continue };
-            let Some(signed) = String::from_utf8(bytes).ok().and_then(|t| SignedRecord::parse_note(&t).ok()) else {
-                continue;
-            };
+            let Some(signed) = read_record(&self.store, blob).ok().flatten() else { continue };
             positions.push(signed.record.position());
         }
         positions.sort_unstable();
@@ -492,10 +489,7 @@ impl Service {
         }
         let logged: HashSet<(u64, &str)> = config_on.values().map(|c| (c.record.position(), c.canonical())).collect();
         for (path, blob) in self.store.blobs_under(notes_tree, "config")? {
-            let parsed = read_note(&self.store, blob)?
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|t| SignedRecord::parse_note(&t).ok());
+            let parsed = read_record(&self.store, blob)?;
             let fits = parsed.is_some_and(|r| {
                 path == super::trust::config_index_path(r.record.position())
                     && logged.contains(&(r.record.position(), r.canonical()))

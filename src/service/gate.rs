@@ -10,7 +10,7 @@
 //! push through an overlay (see [`crate::store::overlay`]), so it writes no
 //! ref and no object.
 
-use super::read::read_note;
+use super::read::read_record;
 use super::{Layout, Service};
 use crate::domain::checks::check_endpoint_spec;
 use crate::domain::config::{CONFIG_PATH, MainOther};
@@ -293,10 +293,7 @@ impl Service {
                 index_entries.push((path, blob)); // each must be a new record's index entry
                 continue;
             }
-            let parsed = read_note(&self.store, blob)?
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .and_then(|t| SignedRecord::parse_note(&t).ok());
+            let parsed = read_record(&self.store, blob)?;
             let (Some(signed), Ok(object)) = (parsed, Oid::from_str(&hex)) else {
                 flag(
                     out,
@@ -500,10 +497,7 @@ impl Service {
             }
             Some(previous) => {
                 let created = match self.store.blob_id_at(new_tree, &created_path)? {
-                    Some(blob) => read_note(&self.store, blob)?
-                        .ok()
-                        .and_then(|b| String::from_utf8(b).ok())
-                        .and_then(|t| SignedRecord::parse_note(&t).ok()),
+                    Some(blob) => read_record(&self.store, blob)?,
                     None => None,
                 };
                 if created.is_none_or(|c| c.digest() != previous) {
@@ -545,10 +539,7 @@ impl Service {
             if path.chars().filter(|c| *c != '/').count() != 40 || path.starts_with("drafts") {
                 continue;
             }
-            let Ok(Ok(bytes)) = read_note(&self.store, blob) else { continue };
-            let Some(signed) = String::from_utf8(bytes).ok().and_then(|t| SignedRecord::parse_note(&t).ok()) else {
-                continue;
-            };
+            let Some(signed) = read_record(&self.store, blob).ok().flatten() else { continue };
             if let Ok(at) = chrono::DateTime::parse_from_rfc3339(signed.record.at()) {
                 let at = at.with_timezone(&chrono::Utc);
                 latest = Some(latest.map_or(at, |l: chrono::DateTime<chrono::Utc>| l.max(at)));
@@ -1006,11 +997,7 @@ impl Service {
         let mut records: HashMap<Oid, Vec<NewRecord>> = HashMap::new();
         if let Some(tip) = self.store.ref_target(NOTES_REF)? {
             for (object, blob) in self.store.all_notes(&self.store.commit_tree(tip)?)? {
-                let parsed = read_note(&self.store, blob)?
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .and_then(|t| SignedRecord::parse_note(&t).ok());
-                if let Some(signed) = parsed {
+                if let Some(signed) = read_record(&self.store, blob)? {
                     records.entry(object).or_default().push(NewRecord { signed, object, blob });
                 }
             }

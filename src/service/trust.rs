@@ -85,10 +85,7 @@ impl Service {
         let tree = self.store.commit_tree(notes)?;
         let mut changes = Vec::new();
         for (path, blob) in self.store.blobs_under(&tree, CONFIG_INDEX)? {
-            let Ok(Ok(bytes)) = super::read::read_note(&self.store, blob) else { continue };
-            let Some(signed) = String::from_utf8(bytes).ok().and_then(|t| SignedRecord::parse_note(&t).ok()) else {
-                continue;
-            };
+            let Some(signed) = super::read::read_record(&self.store, blob).ok().flatten() else { continue };
             let Record::ConfigChanged { signers_blob, .. } = &signed.record else { continue };
             if path != config_index_path(signed.record.position()) {
                 continue;

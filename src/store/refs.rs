@@ -185,8 +185,13 @@ pub fn retry_on_race<T>(mut attempt: impl FnMut() -> Result<T, UpdateError>) -> 
 }
 
 fn backoff(attempt: u32) -> Duration {
+    jittered(attempt, Duration::from_micros(500), Duration::from_millis(1))
+}
+
+/// A wait before retry `attempt`: `floor`, plus a random share of `unit`
+/// doubled per attempt (up to 32 units), so racing writers spread out.
+pub(crate) fn jittered(attempt: u32, floor: Duration, unit: Duration) -> Duration {
     use std::hash::{BuildHasher, RandomState};
-    let ceiling_ms = 1u64 << attempt.min(5);
-    let jitter = RandomState::new().hash_one(attempt) % (ceiling_ms * 1000);
-    Duration::from_micros(500 + jitter)
+    let ceiling = (unit.as_nanos() as u64).max(1) << attempt.min(5);
+    floor + Duration::from_nanos(RandomState::new().hash_one(attempt) % ceiling)
 }

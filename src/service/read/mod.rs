@@ -8,7 +8,7 @@ mod parallel;
 mod reader;
 
 pub(crate) use parallel::pipeline;
-pub(crate) use reader::{DraftReader, FoundRecords, draft_facts, read_note};
+pub(crate) use reader::{DraftReader, FoundRecords, draft_facts, read_note, read_record};
 use reader::{Interpreter, RawDraft, parse_notes};
 
 use super::evidence::check_signature;

@@ -131,6 +131,15 @@ pub(crate) fn read_note(store: &Store, id: Oid) -> Result<std::result::Result<Ve
     })
 }
 
+/// The record a note blob holds, or `None` when it holds none (too large,
+/// not UTF-8, not a signed record); a store error is an error.
+pub(crate) fn read_record(store: &Store, id: Oid) -> Result<Option<SignedRecord>> {
+    Ok(read_note(store, id)?
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .and_then(|text| SignedRecord::parse_note(&text).ok()))
+}
+
 /// Notes' bytes as records.
 pub(crate) fn parse_notes(notes: RawNotes) -> FoundRecords {
     notes

@@ -509,10 +509,7 @@ impl Service {
         let Some(blob) = self.store.blob_id_at(&tree, &index_path(&op.draft_path, event))? else {
             return Ok(false);
         };
-        let there = super::read::read_note(&self.store, blob)?
-            .ok()
-            .and_then(|bytes| String::from_utf8(bytes).ok())
-            .and_then(|text| crate::evidence::record::SignedRecord::parse_note(&text).ok());
+        let there = super::read::read_record(&self.store, blob)?;
         Ok(there.is_some_and(|there| {
             if op.record().is_config() {
                 return there.signature == op.signed.signature;
@@ -656,9 +653,7 @@ fn drops(error: &Error) -> bool {
 }
 
 fn backoff(attempt: u32) -> Duration {
-    use std::hash::{BuildHasher, RandomState};
-    let ceiling_ms = 20u64 << attempt.min(5);
-    Duration::from_millis(5 + RandomState::new().hash_one(attempt) % ceiling_ms)
+    crate::store::refs::jittered(attempt, Duration::from_millis(5), Duration::from_millis(20))
 }
 
 /// What a writer made, for `--push`: the operations to look for in the

@@ -91,10 +91,7 @@ impl Service {
             }
             let mut found: Vec<Operation> = Vec::with_capacity(notes.len());
             for (object, blob) in notes {
-                let text = super::super::read::read_note(&self.store, blob)?
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok());
-                let Some(signed) = text.and_then(|t| SignedRecord::parse_note(&t).ok()) else {
+                let Some(signed) = super::super::read::read_record(&self.store, blob)? else {
                     continue; // not a record: nothing to replay (verify reports it)
                 };
                 // Where the draft is: its record's index entry beside it.
