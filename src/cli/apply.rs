@@ -67,6 +67,18 @@ impl Report for Applied {
                 self.resource
             )?;
         }
+        if !self.now_base_changed.is_empty() {
+            writeln!(
+                out,
+                "{} {} other pending draft{} for {} now {} BASE_CHANGED: {}",
+                style.yellow("note:"),
+                self.now_base_changed.len(),
+                if self.now_base_changed.len() == 1 { "" } else { "s" },
+                self.resource,
+                if self.now_base_changed.len() == 1 { "is" } else { "are" },
+                self.now_base_changed.join(", ")
+            )?;
+        }
         writeln!(out, "The signed draft_applied record is on that commit: draft evidence prove {}", &self.id)
     }
 }

@@ -237,12 +237,9 @@ struct Conflict {
 
 impl Conflicts {
     fn key(entry: &Listed) -> Option<(String, String)> {
+        let resource = entry.pending_resource()?;
         let Listed::Draft(view) = entry else { return None };
-        if view.state != crate::domain::draft::State::Pending {
-            return None;
-        }
-        let name = view.draft.spec_name()?;
-        Some((crate::domain::spec::resource_path(name), view.id.to_string()))
+        Some((resource, view.id.to_string()))
     }
 
     fn note(&mut self, entry: &Listed) {

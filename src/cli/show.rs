@@ -123,6 +123,19 @@ impl Report for ShowReport {
             }
             super::output::write_checks(out, style, &self.shown.checks)?;
         }
+        if !self.shown.conflicts.is_empty() {
+            writeln!(out)?;
+            writeln!(
+                out,
+                "{} {} other pending draft{} also {} {}: {}; applying any one makes the others BASE_CHANGED",
+                style.yellow("conflict:"),
+                self.shown.conflicts.len(),
+                if self.shown.conflicts.len() == 1 { "" } else { "s" },
+                if self.shown.conflicts.len() == 1 { "proposes" } else { "propose" },
+                self.shown.resource.as_deref().unwrap_or("the same resource"),
+                self.shown.conflicts.join(", ")
+            )?;
+        }
         if self.no_diff {
             return Ok(());
         }

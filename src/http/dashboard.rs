@@ -234,12 +234,24 @@ async fn apply(
     let digest = Some(form.digest).filter(|d| !d.trim().is_empty());
     let applied = state.run(&visitor.caller(), move |service| service.apply(&target, digest.as_deref())).await;
     let flash = match applied {
-        Ok(applied) => Flash::Done(format!(
-            "Applied draft {} to {} on main (commit {}).",
-            applied.id,
-            applied.resource,
-            &applied.commit[..12.min(applied.commit.len())]
-        )),
+        Ok(applied) => {
+            let stale = match applied.now_base_changed.len() {
+                0 => String::new(),
+                n => format!(
+                    " {n} other pending draft{} for {} now {} BASE_CHANGED: {}.",
+                    if n == 1 { "" } else { "s" },
+                    applied.resource,
+                    if n == 1 { "is" } else { "are" },
+                    applied.now_base_changed.join(", ")
+                ),
+            };
+            Flash::Done(format!(
+                "Applied draft {} to {} on main (commit {}).{stale}",
+                applied.id,
+                applied.resource,
+                &applied.commit[..12.min(applied.commit.len())]
+            ))
+        }
         Err(error) => Flash::Refused(error.into()),
     };
     visitor.remember(&state, flash);

@@ -160,11 +160,16 @@ pub(crate) fn drafts_body(
         "<table><thead><tr><th>ID</th><th>Status</th><th>Type</th><th>Name</th><th>Creator</th>\
          <th>Expires</th><th>Change</th><th>Evidence</th></tr></thead><tbody>",
     );
+    let mut proposing: HashMap<String, usize> = HashMap::new();
+    for resource in entries.iter().filter_map(Listed::pending_resource) {
+        *proposing.entry(resource).or_default() += 1;
+    }
     for entry in entries {
         match entry {
             Listed::Draft(view) => {
                 let short = view.id.short(short_len.get(&view.id).copied().unwrap_or(36));
-                row(&mut html, view, &short, now);
+                let rivals = entry.pending_resource().and_then(|r| proposing.get(&r)).map_or(0, |n| n - 1);
+                row(&mut html, view, &short, rivals, now);
             }
             Listed::Invalid { path, error } => {
                 let _ = write!(
@@ -181,12 +186,20 @@ pub(crate) fn drafts_body(
     html
 }
 
-fn row(html: &mut String, view: &DraftView, short: &str, now: DateTime<Utc>) {
+/// One draft's row; `rivals` other pending drafts shown propose its resource.
+fn row(html: &mut String, view: &DraftView, short: &str, rivals: usize, now: DateTime<Utc>) {
     let d = &view.draft;
     let expired = view.state == State::Expired;
+    let conflict = match rivals {
+        0 => String::new(),
+        n => format!(
+            r#" <span class="status conflict" title="{n} other pending draft{} for this resource">conflict</span>"#,
+            if n == 1 { "" } else { "s" }
+        ),
+    };
     let _ = write!(
         html,
-        r#"<tr class="{}"><td class="mono"><a href="/drafts/{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
+        r#"<tr class="{}"><td class="mono"><a href="/drafts/{}">{}</a></td><td>{}</td><td>{}</td><td>{}{conflict}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
         view.state,
         url_part(&view.id.to_string()),
         esc(short),
@@ -351,6 +364,22 @@ pub(crate) fn review_body(shown: &Shown, actions: Option<Actions<'_>>, now: Date
             );
         }
         html.push_str("</ul>");
+    }
+    if !shown.conflicts.is_empty() {
+        let links: Vec<String> = shown
+            .conflicts
+            .iter()
+            .map(|id| format!(r#"<a class="mono" href="/drafts/{}">{}</a>"#, url_part(id), esc(id)))
+            .collect();
+        let _ = write!(
+            html,
+            r#"<p class="conflict" id="conflicts"><strong>Conflict:</strong> {} other pending draft{} also {} <code>{}</code>: {}. Applying any one makes the others <code>BASE_CHANGED</code>.</p>"#,
+            shown.conflicts.len(),
+            if shown.conflicts.len() == 1 { "" } else { "s" },
+            if shown.conflicts.len() == 1 { "proposes" } else { "propose" },
+            esc(shown.resource.as_deref().unwrap_or("the same resource")),
+            links.join(", ")
+        );
     }
     if let Some(base_diff) = &shown.base_diff {
         html.push_str("<h2>What changed on main under this draft since it was proposed</h2>");

@@ -27,6 +27,9 @@ pub struct Applied {
     pub resource: String,
     /// What became of the checked-out work tree.
     pub work_tree: WorkTreeFollow,
+    /// The other pending drafts for the same resource, which this apply made
+    /// `BASE_CHANGED` (found after the refs moved; never part of the decision).
+    pub now_base_changed: Vec<String>,
 }
 
 /// Whether the index and work tree followed main after an apply.
@@ -46,7 +49,11 @@ impl Service {
     /// to the spec digest the reviewer saw.
     pub fn apply(&self, id: &str, reviewed_digest: Option<&str>) -> Result<Applied> {
         let actor = self.applier()?;
-        self.apply_as(&actor, id, reviewed_digest)
+        let mut applied = self.apply_as(&actor, id, reviewed_digest)?;
+        // Only a report: the apply is done whether or not its rivals can be told.
+        applied.now_base_changed =
+            self.layout().and_then(|layout| self.pending_rivals(&layout, &applied.resource, "")).unwrap_or_default();
+        Ok(applied)
     }
 
     /// Applies as `actor`: the caller, or the person whose apply a sync
@@ -163,7 +170,13 @@ impl Service {
             ];
             self.store.update_refs(&updates, &format!("draft apply {full_id}"))?;
             let work_tree = if checked_out { WorkTreeFollow::Pending } else { WorkTreeFollow::None };
-            Ok(Applied { id: full_id, commit: main_commit.to_string(), resource: resource.clone(), work_tree })
+            Ok(Applied {
+                id: full_id,
+                commit: main_commit.to_string(),
+                resource: resource.clone(),
+                work_tree,
+                now_base_changed: Vec::new(),
+            })
         })?;
         let mut applied = outcome;
         stop_at("after-refs")?;

@@ -132,11 +132,8 @@ fn is_digest(text: &str) -> bool {
 pub(crate) fn pending_by_resource(entries: &[Listed]) -> std::collections::HashMap<String, Vec<String>> {
     let mut by_resource: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
     for entry in entries {
-        if let Listed::Draft(view) = entry
-            && view.state == State::Pending
-            && let Some(name) = view.draft.spec_name()
-        {
-            by_resource.entry(resource_path(name)).or_default().push(view.id.to_string());
+        if let (Some(resource), Listed::Draft(view)) = (entry.pending_resource(), entry) {
+            by_resource.entry(resource).or_default().push(view.id.to_string());
         }
     }
     by_resource

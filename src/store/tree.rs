@@ -153,17 +153,18 @@ impl Store {
         prefix: &str,
         out: &mut Vec<ChangedEntry>,
     ) -> Result<()> {
-        let side = |tree: Option<&Tree<'_>>| -> Vec<(String, Oid, i32)> {
-            tree.map(|t| t.iter().filter_map(|e| Some((e.name().ok()?.to_string(), e.id(), e.filemode()))).collect())
+        // By name, so a folder of any width is compared in one pass.
+        let side = |tree: Option<&Tree<'_>>| -> std::collections::HashMap<String, (Oid, i32)> {
+            tree.map(|t| t.iter().filter_map(|e| Some((e.name().ok()?.to_string(), (e.id(), e.filemode())))).collect())
                 .unwrap_or_default()
         };
         let (olds, news) = (side(old), side(new));
-        let mut names: Vec<&String> = olds.iter().map(|e| &e.0).chain(news.iter().map(|e| &e.0)).collect();
+        let mut names: Vec<&String> = olds.keys().chain(news.keys()).collect();
         names.sort();
         names.dedup();
         for name in names {
-            let before = olds.iter().find(|e| &e.0 == name).map(|e| (e.1, e.2));
-            let after = news.iter().find(|e| &e.0 == name).map(|e| (e.1, e.2));
+            let before = olds.get(name).copied();
+            let after = news.get(name).copied();
             if before == after {
                 continue;
             }

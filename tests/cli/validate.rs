@@ -245,7 +245,23 @@ fn pending_drafts_for_the_same_resource_are_flagged_and_applying_one_makes_the_o
     let validated = repo.json(Who::Nobody, &["validate"]);
     let of = |id: &str| validated["results"].as_array().unwrap().iter().find(|r| r["id"] == id).cloned().unwrap();
     assert_eq!(of(&first)["conflicts"], serde_json::json!([second.clone()]));
-    repo.draft(&["apply", &first]).success();
+    assert_eq!(repo.json(Who::Nobody, &["show", &first])["conflicts"], serde_json::json!([second.clone()]));
+    let shown = String::from_utf8(repo.draft(&["show", &first]).success().get_output().stdout.clone()).unwrap();
+    assert!(
+        shown.contains(&format!("conflict: 1 other pending draft also proposes endpoints/shared.yaml: {second}")),
+        "{shown}"
+    );
+
+    // A draft proposed after the last lookup is found too.
+    let third = repo.create_endpoint_as(Who::Agent, "shared", &["--description", "a third take"]);
+    let mut rivals = vec![second.clone(), third.clone()];
+    rivals.sort();
+    assert_eq!(repo.json(Who::Nobody, &["show", &first])["conflicts"], serde_json::json!(rivals));
+    repo.draft(&["discard", &third, "--reason", "superseded"]).success();
+
+    let applied = repo.json(Who::Human, &["apply", &first, "--yes"]);
+    assert_eq!(applied["now_base_changed"], serde_json::json!([second.clone()]), "{applied:#}");
+    assert_eq!(repo.json(Who::Nobody, &["show", &second])["conflicts"], serde_json::json!([]));
     let (code, after) = repo.run(Who::Nobody, &["validate", &second]).json_with_status();
     assert_eq!(code, 4);
     let failed: Vec<&str> = after["results"][0]["checks"]
@@ -256,4 +272,57 @@ fn pending_drafts_for_the_same_resource_are_flagged_and_applying_one_makes_the_o
         .map(|c| c["code"].as_str().unwrap())
         .collect();
     assert_eq!(failed, ["BASE_CHANGED"]);
+}
+
+#[test]
+fn applying_one_of_two_rivals_says_so_in_its_report() {
+    let repo = TestRepo::new();
+    let first = repo.create_endpoint("shared");
+    let second = repo.create_endpoint_as(Who::Agent, "shared", &["--description", "another take"]);
+
+    let out = repo.draft(&["apply", &first, "--yes"]).success();
+
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+    assert!(
+        stdout
+            .contains(&format!("note: 1 other pending draft for endpoints/shared.yaml now is BASE_CHANGED: {second}")),
+        "{stdout}"
+    );
+}
+
+/// The index of rivals under `.git/zen-draft/` only names candidates: a
+/// planted one cannot make a draft that proposes something else, or one no
+/// longer pending, a conflict.
+#[test]
+fn a_planted_rivals_index_cannot_invent_a_conflict() {
+    let repo = TestRepo::new();
+    let first = repo.create_endpoint("shared");
+    let other = repo.create_endpoint("elsewhere");
+    let gone = repo.create_endpoint("shared");
+    repo.draft(&["discard", &gone, "--reason", "no"]).success();
+    let path_of = |id: &str| repo.json(Who::Nobody, &["show", id])["path"].as_str().unwrap().to_string();
+    let tip = repo.git(&["rev-parse", "drafts"]);
+    let index = format!(
+        "zen-draft rivals 1 {}\nendpoints/shared.yaml\t{}\nendpoints/shared.yaml\t{}\nendpoints/shared.yaml\tdrafts/nope.yaml\n",
+        tip.trim(),
+        path_of(&other),
+        path_of(&gone),
+    );
+    // In every shard, so whichever holds the resource is planted.
+    let shards = repo.path.join(".git/zen-draft/rivals-v1");
+    let plant = |bytes: &[u8]| {
+        for byte in 0..=255u8 {
+            std::fs::write(shards.join(format!("{byte:02x}")), bytes).unwrap();
+        }
+    };
+    plant(index.as_bytes());
+
+    assert_eq!(repo.json(Who::Nobody, &["show", &first])["conflicts"], serde_json::json!([]));
+    let untouched = (0..=255u8).all(|b| std::fs::read_to_string(shards.join(format!("{b:02x}"))).unwrap() == index);
+    assert!(untouched, "the planted index was the one read");
+
+    // A torn or foreign file is no index at all: rebuilt from the branch.
+    plant(b"\xff\x00garbage");
+    let rival = repo.create_endpoint("shared");
+    assert_eq!(repo.json(Who::Nobody, &["show", &first])["conflicts"], serde_json::json!([rival]));
 }

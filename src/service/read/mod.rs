@@ -6,6 +6,7 @@
 
 mod parallel;
 mod reader;
+mod rivals;
 
 pub(crate) use parallel::pipeline;
 pub(crate) use reader::{DraftReader, FoundRecords, draft_facts, read_note, read_record};
@@ -17,6 +18,7 @@ use crate::domain::config::ALLOWED_SIGNERS_PATH;
 use crate::domain::digest::value_digest;
 use crate::domain::draft::{Draft, DraftType, State};
 use crate::domain::draft_id::{DRAFTS_DIR, DraftId, FOLDER_DIGITS, IdPrefix, day_dir, unique_prefix_lengths};
+use crate::domain::spec::resource_path;
 use crate::error::{Code, Error, Result};
 use crate::evidence::allowed_signers::AllowedSigners;
 use crate::evidence::record::SignedRecord;
@@ -99,6 +101,9 @@ pub struct Shown {
     /// (`BASE_CHANGED`): the diff from the draft's base to main now, what
     /// changed under it.
     pub base_diff: Option<String>,
+    /// The other pending drafts that propose the same resource: applying any
+    /// of them (or this one) makes the rest `BASE_CHANGED`.
+    pub conflicts: Vec<String>,
 }
 
 impl ListFilter {
@@ -236,6 +241,10 @@ impl Service {
         let open = matches!(view.state, State::Pending | State::Expired);
         let checks = if open { self.draft_checks(&layout, &view, None)? } else { Vec::new() };
         let base_changed = checks.iter().any(|c| c.code == Code::BaseChanged && !c.ok);
+        let conflicts = match (view.draft.spec_name(), view.state) {
+            (Some(name), State::Pending) => self.pending_rivals(&layout, &resource_path(name), &view.path)?,
+            _ => Vec::new(),
+        };
         let read_text = |blob: Oid| -> Result<Option<String>> {
             Ok(match self.store.read_blob(blob, crate::yaml::MAX_DOCUMENT_BYTES * 16)? {
                 BlobRead::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
@@ -274,7 +283,7 @@ impl Service {
             }
             None => (None, None),
         };
-        Ok(Shown { view, spec_digest, diff, resource, checks, base_diff })
+        Ok(Shown { view, spec_digest, diff, resource, checks, base_diff, conflicts })
     }
 
     /// Finds one readable draft by any unique prefix of its id, its evidence
@@ -629,6 +638,14 @@ fn id_of_path(path: &str) -> Option<DraftId> {
 }
 
 impl Listed {
+    /// The resource this draft proposes while it is pending: what makes two
+    /// drafts rivals, since applying either makes the other `BASE_CHANGED`.
+    pub fn pending_resource(&self) -> Option<String> {
+        let Listed::Draft(view) = self else { return None };
+        let name = view.draft.spec_name()?;
+        (view.state == State::Pending).then(|| resource_path(name))
+    }
+
     /// [`Listed::to_json`] written straight to bytes.
     pub fn to_json_bytes(&self, short_len: usize) -> Vec<u8> {
         match self {
@@ -678,6 +695,7 @@ impl Shown {
         object.insert("spec_digest".into(), self.spec_digest.clone().into());
         object.insert("resource".into(), self.resource.clone().into());
         object.insert("checks".into(), serde_json::to_value(&self.checks).expect("checks are plain data"));
+        object.insert("conflicts".into(), self.conflicts.clone().into());
         if with_diff {
             object.insert("diff".into(), self.diff.clone().into());
             object.insert("base_diff".into(), self.base_diff.clone().into());

@@ -284,3 +284,28 @@ async fn the_review_page_shows_why_the_draft_exists_without_linking_it() {
     assert!(html.contains("<code>https://tickets.example.com/INC-42</code>"), "{html}");
     assert!(!html.contains(r#"href="https://tickets.example.com"#), "a proposer's link is shown, never linked");
 }
+
+#[tokio::test]
+async fn rival_drafts_are_marked_in_the_table_and_on_the_review_page_and_the_apply_names_them() {
+    let server = Server::new();
+    let first = server.draft("github-ci");
+    let second = server.draft("github-ci");
+    let alone = server.draft("stripe-payments");
+
+    let table = server.send(page(&server, "/")).await.text();
+    assert_eq!(table.matches(r#"<span class="status conflict""#).count(), 2, "both rivals, not the third:\n{table}");
+    let html = server.send(page(&server, &format!("/drafts/{first}"))).await.text();
+    assert!(html.contains(r#"<p class="conflict" id="conflicts">"#), "{html}");
+    assert!(html.contains(&format!(r#"<a class="mono" href="/drafts/{second}">{second}</a>"#)), "{html}");
+    let html = server.send(page(&server, &format!("/drafts/{alone}"))).await.text();
+    assert!(!html.contains(r#"id="conflicts""#), "no conflict for a draft alone on its resource");
+
+    let digest = server.repo.show_json(&first)["spec_digest"].as_str().unwrap().to_string();
+    let fields = [("csrf", server.alice.csrf.as_str()), ("digest", digest.as_str())];
+    let reply = server.send(form(&server, &format!("/drafts/{first}/apply"), &fields)).await;
+    let html = follow(&server, reply).await.text();
+    assert!(
+        html.contains(&format!("1 other pending draft for endpoints/github-ci.yaml now is BASE_CHANGED: {second}")),
+        "{html}"
+    );
+}
