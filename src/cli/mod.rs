@@ -37,16 +37,16 @@ const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ZEN_
 #[command(name = "draft", version = VERSION, about, long_about = None)]
 pub struct Cli {
     /// The infrastructure repo (default: the repo containing the current directory).
-    #[arg(long, global = true, value_name = "PATH")]
+    #[arg(long, global = true, help_heading = "Global options", value_name = "PATH")]
     repo: Option<PathBuf>,
     /// Print one JSON document on stdout instead of text.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     json: bool,
     /// Colour in text output: auto (on a terminal, unless NO_COLOR), always or never.
-    #[arg(long, global = true, value_enum, default_value_t = output::ColorChoice::Auto)]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = output::ColorChoice::Auto)]
     color: output::ColorChoice,
     /// Print nothing on success (errors still go to stderr; --json still prints).
-    #[arg(long, short = 'q', global = true)]
+    #[arg(long, short = 'q', global = true, help_heading = "Global options")]
     quiet: bool,
     #[command(subcommand)]
     command: Command,
@@ -102,8 +102,71 @@ impl Context {
     }
 }
 
+/// The global flags, and the commands (by path) to which some of them mean
+/// nothing: hidden from those commands' help and refused there, so no one
+/// passes `--json` to `draft mcp` and wonders why nothing changed.
+const GLOBALS: [&str; 4] = ["repo", "json", "color", "quiet"];
+const UNUSED_GLOBALS: &[(&str, &[&str])] = &[
+    ("completions", &GLOBALS),
+    ("man", &GLOBALS),
+    ("hook pre-receive", &GLOBALS),
+    ("hook install", &["repo"]),
+    ("demo", &["repo", "quiet"]),
+    // Their start-up errors still follow --json and --color.
+    ("mcp", &["quiet"]),
+    ("serve", &["quiet"]),
+];
+
+/// The command line as clap sees it, with the global flags hidden where
+/// they do not apply (for help, completions and man pages).
+pub(crate) fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let globals: Vec<clap::Arg> = command.get_arguments().filter(|a| a.is_global_set()).cloned().collect();
+    // A command that has its own (hidden) copy of a global flag is not given
+    // the shown one when clap spreads the globals.
+    fn hide_in(command: clap::Command, path: &[&str], flags: &[&str], globals: &[clap::Arg]) -> clap::Command {
+        match path {
+            [] => globals
+                .iter()
+                .filter(|a| flags.contains(&a.get_id().as_str()))
+                .fold(command, |command, arg| command.arg(arg.clone().hide(true))),
+            [name, rest @ ..] => command.mut_subcommand(*name, |sub| hide_in(sub, rest, flags, globals)),
+        }
+    }
+    UNUSED_GLOBALS
+        .iter()
+        .fold(command, |command, (path, flags)| hide_in(command, &path.split(' ').collect::<Vec<_>>(), flags, &globals))
+}
+
+/// Parses the command line: clap's rules, then no global flag given to a
+/// command it means nothing to.
+fn parse() -> std::result::Result<Cli, clap::Error> {
+    use clap::FromArgMatches;
+    let mut command = command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let (mut path, mut leaf) = (Vec::new(), &matches);
+    while let Some((name, sub)) = leaf.subcommand() {
+        path.push(name);
+        leaf = sub;
+    }
+    let path = path.join(" ");
+    if let Some((_, flags)) = UNUSED_GLOBALS.iter().find(|(p, _)| *p == path) {
+        for flag in *flags {
+            if leaf.value_source(flag) == Some(clap::parser::ValueSource::CommandLine) {
+                let long = if *flag == "quiet" { "--quiet/-q".to_string() } else { format!("--{flag}") };
+                return Err(command.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("{long} does not apply to `draft {path}`"),
+                ));
+            }
+        }
+    }
+    Cli::from_arg_matches(&matches)
+}
+
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse() {
         Ok(cli) => cli,
         Err(error) => return usage_error(error),
     };
@@ -183,7 +246,6 @@ fn run(ctx: &Context, cli: &Cli) -> Result<u8> {
 
 #[cfg(test)]
 mod reference_tests {
-    use clap::CommandFactory;
 
     /// `docs/reference.md` names every command and subcommand.
     #[test]
@@ -196,6 +258,6 @@ mod reference_tests {
                 walk(sub, path, reference);
             }
         }
-        walk(&super::Cli::command(), "draft".into(), reference);
+        walk(&super::command(), "draft".into(), reference);
     }
 }

@@ -7,11 +7,10 @@
 //! loopback without `--allow-remote`, or print a login URL for anyone but
 //! `ZEN_USER_ID`.
 
-use super::{Cli, Context};
+use super::Context;
 use crate::domain::identity::IdentityEnv;
 use crate::error::{Code, Error, Result};
 use crate::http::{AppState, ServeConfig};
-use clap::CommandFactory;
 use std::net::SocketAddr;
 
 /// Serve the HTTP API and the review dashboard (people start it; agents use its API with a token).
@@ -41,7 +40,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     }
     identity.actor()?; // a malformed ZEN_USER_ID is refused here, not at the first request
     if !args.addr.ip().is_loopback() && !args.allow_remote {
-        Cli::command()
+        super::command()
             .error(
                 clap::error::ErrorKind::InvalidValue,
                 format!("--addr {} is not a loopback address; pass --allow-remote to serve other machines", args.addr),

@@ -2,7 +2,6 @@
 //! from the command definitions, so it never drifts from them.
 
 use crate::error::{Error, Result};
-use clap::CommandFactory;
 use std::path::PathBuf;
 
 /// Print a shell completion script: draft completions bash > /etc/bash_completion.d/draft.
@@ -27,7 +26,7 @@ pub struct ManArgs {
 }
 
 pub fn completions(args: &CompletionsArgs) -> Result<u8> {
-    let mut command = super::Cli::command();
+    let mut command = super::command();
     let shell = match args.shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
@@ -38,7 +37,7 @@ pub fn completions(args: &CompletionsArgs) -> Result<u8> {
 }
 
 pub fn man(args: &ManArgs) -> Result<u8> {
-    let command = super::Cli::command();
+    let command = super::command();
     let cannot = |e: std::io::Error| Error::internal(format!("cannot write the man pages: {e}"));
     match &args.dir {
         Some(dir) => {

@@ -94,3 +94,38 @@ fn create_endpoint_help_is_the_endpoints_own() {
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(help.contains("endpoint") && help.contains("--file"), "{help}");
 }
+
+/// A global flag is listed (under its own heading) only on commands it
+/// means something to, and refused, by name, on the others.
+#[test]
+fn global_flags_are_shown_only_where_they_apply_and_refused_elsewhere() {
+    let repo = TestRepo::new();
+    let help = |args: &[&str]| {
+        let output = repo.command(Who::Nobody).args(args).arg("--help").output().unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let list = help(&["list"]);
+    assert!(list.contains("Global options:") && list.contains("--json") && list.contains("--repo"), "{list}");
+    for (command, absent, present) in [
+        (&["man"][..], &["--json", "--repo", "--color", "--quiet"][..], &[][..]),
+        (&["completions"], &["--json", "--repo", "--color", "--quiet"], &[]),
+        (&["mcp"], &["--quiet"], &["--repo", "--json"]),
+        (&["serve"], &["--quiet"], &["--repo", "--json"]),
+        (&["hook", "pre-receive"], &["--json", "--repo", "--color", "--quiet"], &[]),
+        (&["hook", "install"], &["--repo"], &["--json"]),
+    ] {
+        let text = help(command);
+        for flag in absent {
+            assert!(!text.contains(flag), "`draft {}` lists {flag}:\n{text}", command.join(" "));
+        }
+        for flag in present {
+            assert!(text.contains(flag), "`draft {}` lacks {flag}:\n{text}", command.join(" "));
+        }
+    }
+    for args in [&["--json", "man"][..], &["mcp", "-q"], &["-q", "serve"], &["completions", "bash", "--repo", "."]] {
+        let output = repo.command(Who::Nobody).args(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("does not apply to `draft "), "{args:?}: {stderr}");
+    }
+}
