@@ -46,8 +46,9 @@ enum EvidenceCommand {
     CheckProof {
         /// The JSON document `prove --json` printed (`-` for stdin).
         file: PathBuf,
-        /// The tree head you trust, hex; the proofs must lead to it.
-        #[arg(long, value_name = "HEX")]
+        /// The tree head you trust, as `evidence verify` prints it (SIZE:HEX) or the
+        /// root alone (HEX); the proofs must lead to it.
+        #[arg(long, value_name = "SIZE:HEX")]
         root: Option<String>,
     },
 }
@@ -222,7 +223,29 @@ fn check_proof(ctx: &Context, file: &PathBuf, root: Option<&str>) -> Result<u8> 
         Error::new(Code::EvidenceInvalid, format!("not a proof document: {e}"))
             .with_hint("pass what `draft --json evidence prove <id>` printed")
     })?;
+    // SIZE:HEX binds the tree's size too; a bare HEX, the root alone.
+    let (size, root) = match root.map(|r| r.split_once(':')) {
+        Some(Some((size, hex))) => {
+            let size: u64 = size.parse().map_err(|_| {
+                Error::new(Code::EvidenceInvalid, "--root: SIZE must be a number")
+                    .with_hint("pass SIZE:HEX, like 12:9f86…")
+            })?;
+            (Some(size), Some(hex))
+        }
+        _ => (None, root),
+    };
     for proof in &report.proofs {
+        if let Some(size) = size
+            && proof.tree_size != size
+        {
+            return Err(Error::new(
+                Code::EvidenceInvalid,
+                format!(
+                    "{} of draft {}: the proof is for a {}-record tree, not {size}",
+                    proof.event, proof.draft_id, proof.tree_size
+                ),
+            ));
+        }
         proof.check(root).map_err(|why| {
             Error::new(Code::EvidenceInvalid, format!("{} of draft {}: {why}", proof.event, proof.draft_id))
         })?;

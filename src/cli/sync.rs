@@ -80,7 +80,9 @@ impl Report for SyncReport {
                 (Some(code), Some(reason)) => format!(": {code}: {reason}"),
                 _ => String::new(),
             };
-            writeln!(out, "  {mark} {} of draft {}: {text}{why}", op.event, op.draft_id)?;
+            // A change to `.zen/` is of no draft.
+            let of = if op.draft_id.is_empty() { String::new() } else { format!(" of draft {}", op.draft_id) };
+            writeln!(out, "  {mark} {}{of}: {text}{why}", op.event)?;
         }
         for r in &self.updated {
             writeln!(out, "  {} {r} from {}", style.cyan("updated"), self.remote)?;

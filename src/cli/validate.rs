@@ -52,9 +52,10 @@ impl Report for ValidateReport {
             if !result.conflicts.is_empty() {
                 writeln!(
                     out,
-                    "  {} {} other pending drafts propose the same resource ({}): applying one makes the rest BASE_CHANGED",
+                    "  {} {} other pending draft{} the same resource ({}): applying one makes the rest BASE_CHANGED",
                     style.yellow("note"),
                     result.conflicts.len(),
+                    if result.conflicts.len() == 1 { " proposes" } else { "s propose" },
                     result.conflicts.join(", ")
                 )?;
             }

@@ -308,6 +308,21 @@ fn proofs_check_offline_and_a_tampered_proof_does_not() {
         &root,
     ]);
     assert!(check.output().unwrap().status.success());
+    // Also as `evidence verify` prints the head: SIZE:HEX, the size bound too.
+    let head = repo.json(Who::Nobody, &["evidence", "verify"]);
+    let check_with = |root: &str| {
+        let mut check = Command::new(DRAFT_BIN);
+        check.env_clear().current_dir(&repo.root).args([
+            "evidence",
+            "check-proof",
+            file.to_str().unwrap(),
+            "--root",
+            root,
+        ]);
+        check.output().unwrap().status.code()
+    };
+    assert_eq!(check_with(&format!("{}:{root}", head["size"])), Some(0));
+    assert_eq!(check_with(&format!("{}:{root}", head["size"].as_u64().unwrap() + 1)), Some(7), "another size");
 
     let mut tampered = proofs.clone();
     let first = tampered["proofs"][0]["proof"][0].as_str().unwrap().to_string();

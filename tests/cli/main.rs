@@ -28,6 +28,7 @@ mod properties;
 mod proposal_files;
 mod provenance;
 mod reading;
+mod readme;
 mod secrets;
 mod shell;
 mod show;
