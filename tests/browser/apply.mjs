@@ -3,19 +3,19 @@
 // draft's review page, click Apply, read the result. Run by
 // tests/cli/browser.rs, which starts `draft serve` and checks that main moved.
 //
-// usage: node apply.mjs <login-url> <draft-id> <screenshot-dir> <stale-draft-id>
-// The repo holds three pending drafts (the one to apply is stripe-payments;
-// the stale one, github-ci, fails BASE_CHANGED and carries a rationale) and
-// an expired one.
+// usage: node apply.mjs <login-url> <draft-id> <screenshot-dir> <stale-draft-id> <rival-draft-id>
+// The repo holds four pending drafts (the one to apply is stripe-payments,
+// with a rationale, and the rival proposes the same file; the stale one,
+// github-ci, fails BASE_CHANGED and carries a rationale) and an expired one.
 // Exits non-zero with a message on the first thing that is not as expected.
 
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-const [loginUrl, draftId, shots, staleId] = process.argv.slice(2);
-if (!loginUrl || !draftId || !shots || !staleId) {
-  console.error('usage: node apply.mjs <login-url> <draft-id> <screenshot-dir> <stale-draft-id>');
+const [loginUrl, draftId, shots, staleId, rivalId] = process.argv.slice(2);
+if (!loginUrl || !draftId || !shots || !staleId || !rivalId) {
+  console.error('usage: node apply.mjs <login-url> <draft-id> <screenshot-dir> <stale-draft-id> <rival-draft-id>');
   process.exit(2);
 }
 mkdirSync(shots, { recursive: true });
@@ -51,8 +51,9 @@ try {
   console.log('dashboard');
   const body = await page.textContent('body');
   expect(body.includes('signed in as alice'), 'the dashboard should say who is signed in');
-  expect((await page.textContent('a.count')).trim() === '3 pending', 'the badge should count three pending drafts');
+  expect((await page.textContent('a.count')).trim() === '4 pending', 'the badge should count four pending drafts');
   expect(await page.isVisible('tr.expired .status.expired'), 'the expired draft should be marked');
+  expect((await page.locator('.status.conflict').count()) === 2, 'the two rivals for stripe-payments should be marked');
   await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
 
   console.log('a stale draft: Apply is off, with the reason');
@@ -75,6 +76,9 @@ try {
   const digest = (await page.textContent('#digest')).trim();
   expect(digest.startsWith('sha256:'), `the review page should show the digest, got ${digest}`);
   expect((await page.inputValue('input[name="digest"]')) === digest, 'Apply should post the digest shown');
+  expect((await page.textContent('body')).includes('Rotate the signing secret (INC-12)'), 'the rationale should be shown');
+  const conflict = await page.textContent('#conflicts');
+  expect(conflict.includes(rivalId) && conflict.includes('BASE_CHANGED'), `the rival should be named, got ${conflict}`);
   await page.screenshot({ path: join(shots, 'review.png'), fullPage: true });
 
   console.log('click Apply');
@@ -83,7 +87,8 @@ try {
   expect(flash.startsWith(`Applied draft ${draftId}`), `the page should report the apply, got: ${flash}`);
   expect(await page.isVisible('.status.applied'), 'the draft should now be shown as applied');
   expect(!(await page.isVisible('button.apply')), 'an applied draft has no Apply button');
-  expect((await page.textContent('a.count')).trim() === '2 pending', 'the badge should count what is left');
+  expect(flash.includes(`now is BASE_CHANGED: ${rivalId}`), `the apply should name the draft it made stale, got: ${flash}`);
+  expect((await page.textContent('a.count')).trim() === '3 pending', 'the badge should count what is left');
   await page.screenshot({ path: join(shots, 'applied.png'), fullPage: true });
   console.log(`ok: ${flash}`);
 } finally {

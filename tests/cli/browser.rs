@@ -83,7 +83,9 @@ fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
         "tests/browser/node_modules is missing: run `npm ci --prefix tests/browser` (.ci/run does)"
     );
     let repo = TestRepo::new();
-    let id = repo.create_endpoint("stripe-payments");
+    let id =
+        repo.create_endpoint_as(Who::Agent, "stripe-payments", &["--rationale", "Rotate the signing secret (INC-12)"]);
+    let rival = repo.create_endpoint_as(Who::Agent, "stripe-payments", &["--description", "Another take"]);
     repo.create_endpoint_as(Who::Agent, "github-push", &[]);
     // A stale draft, with its rationale: another change to its file was
     // applied after it was proposed.
@@ -105,6 +107,7 @@ fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
         .arg(&id)
         .arg(screenshot_dir())
         .arg(&stale)
+        .arg(&rival)
         .env("HOME", repo.home())
         .current_dir(browser_dir())
         .output()
@@ -126,4 +129,13 @@ fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
     for name in ["dashboard.png", "review.png", "blocked.png", "applied.png"] {
         assert!(screenshot_dir().join(name).exists(), "{name} was not saved");
     }
+    let rival = repo.show_json(&rival);
+    let stale_now: Vec<&str> = rival["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(stale_now, ["BASE_CHANGED"], "the rival is stale after the apply");
 }
