@@ -12,13 +12,24 @@ pub struct Args {
     /// Draft id, or any unique prefix of it.
     id: String,
     /// The spec digest you reviewed (from `draft show`); apply refuses if the spec differs.
-    #[arg(long, value_name = "D")]
+    #[arg(long, value_name = "D", value_parser = parse_digest)]
     digest: Option<String>,
     /// Apply without asking (on a terminal, apply shows the draft, its checks and the diff, and asks first).
     #[arg(long, short = 'y')]
     yes: bool,
     #[command(flatten)]
     push: super::sync::PushArgs,
+}
+
+/// `sha256:` and 64 hex digits, whole: a digest cut short is a usage error.
+fn parse_digest(text: &str) -> std::result::Result<String, String> {
+    let hex =
+        text.trim().strip_prefix("sha256:").ok_or("expected sha256: and 64 hex digits, as `draft show` prints")?;
+    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(text.trim().to_string())
+    } else {
+        Err("expected sha256: and 64 hex digits, as `draft show` prints it, whole".into())
+    }
 }
 
 pub fn run(ctx: &Context, args: &Args) -> Result<u8> {

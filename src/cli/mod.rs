@@ -206,7 +206,12 @@ fn usage_error(error: clap::Error) -> ExitCode {
         Some(ContextValue::Strings(values)) if !values.is_empty() => format!(" (one of: {})", values.join(", ")),
         _ => String::new(),
     };
-    eprintln!("error: invalid value for {arg}{valid}\n\nFor more information, try '--help'.");
+    // A validator's own reason names what is expected, never the value.
+    let why = match std::error::Error::source(&error) {
+        Some(source) if error.kind() == ErrorKind::ValueValidation => format!(": {source}"),
+        _ => String::new(),
+    };
+    eprintln!("error: invalid value for {arg}{valid}{why}\n\nFor more information, try '--help'.");
     ExitCode::from(2)
 }
 

@@ -63,6 +63,16 @@ impl Service {
             return Err(Error::new(Code::UserIdRequired, "only a person can apply a draft")
                 .with_hint("a person reviews the draft and applies it"));
         };
+        // A digest cut short or mistyped is the reviewer's slip, not tampering.
+        if let Some(digest) = reviewed_digest
+            && !super::validate::is_digest(digest.trim())
+        {
+            return Err(Error::new(
+                Code::EvidenceMismatch,
+                "the reviewed digest is not a whole spec digest (sha256: and 64 hex digits)",
+            )
+            .with_hint("pass the spec digest `draft show` prints, whole"));
+        }
         let actor = actor.clone();
         let layout = self.layout()?;
         let signer = self.signer_for(&layout, &actor, APPLY_NAMESPACE, Code::NotAnApplier)?;

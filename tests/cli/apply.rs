@@ -174,6 +174,17 @@ fn digest_binds_the_apply_to_what_was_reviewed() {
     let refusal = repo.run(Who::Human, &["apply", &id, "--digest", &wrong]).refused("EVIDENCE_MISMATCH");
     assert_eq!(refusal.failed_checks(), ["EVIDENCE_MISMATCH"]);
     let digest = repo.show_json(&id)["spec_digest"].as_str().unwrap().to_string();
+
+    // Cut short, it is a slip at the keyboard, not tampering: a usage error
+    // that says what is expected and does not repeat what was typed.
+    let refs = repo.refs();
+    let cut = &digest[..20];
+    let out = repo.run(Who::Human, &["apply", &id, "--digest", cut]).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains("--digest") && stderr.contains("64 hex digits"), "{stderr}");
+    assert!(!stderr.contains(cut) && !stderr.contains("tamper") && !stderr.contains("investigate"), "{stderr}");
+    assert_eq!(repo.refs(), refs);
+
     repo.draft(&["apply", &id, "--digest", &digest]).success();
 }
 

@@ -496,6 +496,15 @@ async fn applying_with_a_digest_other_than_the_specs_fails_and_moves_nothing() {
     let reply = server.call(As::Alice, "POST", &format!("/api/v1/drafts/{id}/apply"), Some(wrong)).await;
     assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text());
     assert_eq!(server.repo.refs(), refs);
+
+    // A digest cut short is named as such, with no word of tampering.
+    let cut = json!({"digest": "sha256:0123456789"});
+    let reply = server.call(As::Alice, "POST", &format!("/api/v1/drafts/{id}/apply"), Some(cut)).await;
+    let body = reply.json();
+    assert_eq!(body["error"]["code"], "EVIDENCE_MISMATCH", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("not a whole spec digest"), "{body}");
+    assert!(!body.to_string().contains("0123456789") && !body.to_string().contains("investigate"), "{body}");
+    assert_eq!(server.repo.refs(), refs);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
