@@ -17,6 +17,7 @@
 pub mod api;
 mod auth;
 mod dashboard;
+mod mcp;
 mod pages;
 mod refusal;
 
@@ -132,12 +133,20 @@ struct Inner {
     config: ServeConfig,
     hosts: Vec<String>,
     sessions: Mutex<auth::Sessions>,
+    /// Cancelled when the server shuts down, so `/mcp` streams end with it.
+    shutdown: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {
     pub fn new(config: ServeConfig) -> AppState {
         let hosts = allowed_hosts(config.addr, &config.extra_hosts);
-        AppState { inner: Arc::new(Inner { config, hosts, sessions: Mutex::new(auth::Sessions::default()) }) }
+        let inner = Inner {
+            config,
+            hosts,
+            sessions: Mutex::new(auth::Sessions::default()),
+            shutdown: tokio_util::sync::CancellationToken::new(),
+        };
+        AppState { inner: Arc::new(inner) }
     }
 
     pub fn config(&self) -> &ServeConfig {
@@ -147,6 +156,11 @@ impl AppState {
     /// The Host header values this server answers to.
     pub fn allowed_hosts(&self) -> &[String] {
         &self.inner.hosts
+    }
+
+    /// Cancelled when the server stops.
+    pub(crate) fn shutdown(&self) -> &tokio_util::sync::CancellationToken {
+        &self.inner.shutdown
     }
 
     /// A new one-time login token, replacing any earlier one; `None` when no
@@ -177,7 +191,7 @@ impl AppState {
     }
 
     /// The environment the service sees for this caller.
-    fn caller_env(&self, caller: &Caller) -> CallerEnv {
+    pub(crate) fn caller_env(&self, caller: &Caller) -> CallerEnv {
         let config = self.config();
         match caller {
             Caller::Agent => CallerEnv {
@@ -214,9 +228,13 @@ impl AppState {
 
 /// The whole server: API, dashboard, and the checks every request passes.
 pub fn router(state: AppState) -> Router {
+    let mcp = Router::new()
+        .nest_service("/mcp", mcp::service(&state))
+        .layer(middleware::from_fn_with_state(state.clone(), mcp::require_token));
     Router::new()
         .merge(api::routes())
         .merge(dashboard::routes())
+        .merge(mcp)
         .layer(middleware::from_fn_with_state(state.clone(), check_host))
         .layer(middleware::from_fn(protective_headers))
         .with_state(state)
@@ -224,7 +242,13 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves until Ctrl-C or SIGTERM, finishing the requests under way.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await
+    let stop = state.shutdown().clone();
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            stop.cancel();
+        })
+        .await
 }
 
 async fn shutdown_signal() {

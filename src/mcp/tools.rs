@@ -1,5 +1,6 @@
-//! The four MCP tools (SPEC §6): their input schemas, the descriptions an LLM
-//! reads to decide what to call, and the one service call each makes.
+//! The four MCP tools (SPEC §6): their input and output schemas, the
+//! descriptions an LLM reads to decide what to call, and the one service call
+//! each makes. They are listed by name, in the same order every time.
 //!
 //! Arguments are handed to the service as they came: the spec fields are
 //! forwarded as JSON, so every check (missing fields, shapes, providers, target
@@ -7,7 +8,9 @@
 //! apply tool, and no argument names a branch, a ref or a path.
 
 use super::DraftServer;
-use super::results::{listing_json, shown_json};
+use super::results::Done;
+use super::schemas;
+use crate::domain::draft::DraftType;
 use crate::service::{CreateRequest, ListFilter};
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
@@ -16,25 +19,33 @@ use rmcp::{tool, tool_router};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+/// The tools that write, left out of a server that cannot sign as the agent.
+pub const WRITING_TOOLS: [&str; 2] = ["create_endpoint_draft", "discard_draft"];
+
 const CREATE: &str = "Propose a webhook endpoint as a draft. A draft is a reviewable proposal stored on the \
-repo's drafts branch and signed as you; it changes nothing in production. A human must review it (`draft show <id>`) \
-and apply it (`draft apply <id>`): you cannot apply drafts, and no tool here can. Proposing an endpoint whose name \
+repo's drafts branch and signed as you; it changes nothing in production. A person reads it (its checks, its diff \
+against main and your rationale) and then applies it or discards it: you cannot apply drafts, and no tool here can. \
+Proposing an endpoint whose name \
 already exists proposes a change to it. Never put a secret value (API key, signing secret, token, password) in any \
 field: store it in a secret manager and pass a reference in secret_ref (vault://..., aws-sm://..., gcp-sm://..., \
 azure-kv://..., op://... or env://...). Fill rationale: say why the change is needed and what you checked, so the reviewer can decide; add links to the ticket or incident and agent (model, session, tool). \
-Returns {id, path, commit}; give the id to the human who will review it. \
+Returns {id, path, commit} and a link to the draft://drafts/{id} resource; give the id to the person who will \
+review it. \
 A refused proposal is a tool error starting with its code (SPEC_MISSING, INVALID_SPEC, UNKNOWN_PROVIDER, \
 INVALID_TARGET_URL, RAW_SECRET, ...), the failed checks and a hint: nothing was written; fix what it names and call \
 again.";
 
-const LIST: &str = "List drafts. Read-only. Without status: pending, expired and unreadable (invalid) drafts; with \
-status, only those (applied and discarded drafts are listed only when asked for). Each draft has its id and short_id, \
+const LIST: &str = "List drafts, to see what already awaits a person's review before you propose something (do not \
+propose a pending draft twice). Read-only. Without arguments: pending, expired and unreadable (invalid) drafts; with \
+status, only those; with all, applied and discarded ones too; with type, only drafts of that type. Each draft has its \
+id and short_id, \
 status, created_by, created_at, expires_at, proposed_spec, change (new, modify or none: what applying it would do to \
 main) and evidence (verified, missing or invalid). Returns {drafts: [...]}.";
 
-const SHOW: &str = "Show one draft: every field, the digest of its proposed spec, its evidence state, and the \
-unified diff of endpoints/<name>.yaml on main against what applying it would write. Read-only. Use it to check a \
-draft you proposed before telling a human it is ready for review.";
+const SHOW: &str = "Show one draft as the person reviewing it sees it: every field, the digest of its proposed \
+spec, its evidence state, the checks applying it would run now, other pending drafts for the same resource \
+(conflicts), and the unified diff of endpoints/<name>.yaml on main against what applying it would write. Read-only. \
+Use it to check a draft you proposed before telling the person it is ready for review.";
 
 const DISCARD: &str = "Withdraw a pending (or expired) draft, for example one you replaced with a corrected \
 proposal. The draft is marked discarded and kept for audit; this cannot be undone, and only pending or expired drafts \
@@ -100,13 +111,46 @@ impl CreateEndpointDraft {
     }
 }
 
-/// Which drafts to list.
+/// Which drafts to list: the filters of `draft list`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListDrafts {
     /// Only drafts with this status. Without it: pending, expired and invalid drafts.
     #[serde(default)]
     status: Option<StatusFilter>,
+    /// Only drafts of this type (endpoint, route, policy, target or source).
+    #[serde(default, rename = "type")]
+    draft_type: Option<TypeFilter>,
+    /// Every draft, applied and discarded ones included.
+    #[serde(default)]
+    all: bool,
+}
+
+/// A draft type as `draft list --type` takes it.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(try_from = "String")]
+#[schemars(inline, with = "TypeName")]
+pub struct TypeFilter(DraftType);
+
+/// The schema of [`TypeFilter`]: the names of the draft types.
+#[derive(JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum TypeName {
+    Endpoint,
+    Route,
+    Policy,
+    Target,
+    Source,
+}
+
+/// Parsed by hand, so a refused value is never repeated in the error.
+impl TryFrom<String> for TypeFilter {
+    type Error = &'static str;
+
+    fn try_from(text: String) -> Result<Self, Self::Error> {
+        DraftType::parse(&text).map(TypeFilter).ok_or("type must be one of endpoint, route, policy, target, source")
+    }
 }
 
 /// A draft's status as `draft list --status` takes it.
@@ -175,9 +219,11 @@ pub struct DiscardDraft {
 impl DraftServer {
     #[tool(
         name = "create_endpoint_draft",
+        title = "Propose an endpoint",
         description = CREATE,
+        output_schema = schemas::created(),
         annotations(
-            title = "Propose an endpoint (draft)",
+            title = "Propose an endpoint",
             read_only_hint = false,
             destructive_hint = false,
             idempotent_hint = false,
@@ -186,39 +232,78 @@ impl DraftServer {
     )]
     async fn create_endpoint_draft(&self, Parameters(args): Parameters<CreateEndpointDraft>) -> CallToolResult {
         let request = args.into_request();
-        self.call("create_endpoint_draft", move |service| Ok(plain(service.create(&request)?))).await
-    }
-
-    #[tool(
-        name = "list_drafts",
-        description = LIST,
-        annotations(title = "List drafts", read_only_hint = true, open_world_hint = false)
-    )]
-    async fn list_drafts(&self, Parameters(args): Parameters<ListDrafts>) -> CallToolResult {
-        let filter = ListFilter { status: args.status.map(|s| s.as_str().to_string()), ..ListFilter::default() };
-        self.call("list_drafts", move |service| {
-            let listing = service.list(&filter)?;
-            Ok(listing_json(&listing))
+        self.call("create_endpoint_draft", move |service| {
+            let created = service.create(&request)?;
+            let id = created.id.clone();
+            Ok(Done::about(plain(created), &id))
         })
         .await
     }
 
     #[tool(
+        name = "list_drafts",
+        title = "List drafts",
+        description = LIST,
+        output_schema = schemas::listing(),
+        annotations(
+            title = "List drafts",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn list_drafts(&self, Parameters(args): Parameters<ListDrafts>) -> CallToolResult {
+        let filter = ListFilter {
+            status: args.status.map(|s| s.as_str().to_string()),
+            draft_type: args.draft_type.map(|t| t.0),
+            all: args.all,
+        };
+        self.call("list_drafts", move |service| Ok(Done::plain(service.list(&filter)?.to_json()))).await
+    }
+
+    #[tool(
         name = "show_draft",
+        title = "Show a draft",
         description = SHOW,
-        annotations(title = "Show a draft", read_only_hint = true, open_world_hint = false)
+        output_schema = schemas::shown(),
+        annotations(
+            title = "Show a draft",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn show_draft(&self, Parameters(args): Parameters<ShowDraft>) -> CallToolResult {
-        self.call("show_draft", move |service| Ok(shown_json(&service.show(&args.id)?))).await
+        self.call("show_draft", move |service| {
+            let shown = service.show(&args.id)?;
+            let id = shown.view.id.to_string();
+            Ok(Done::about(shown.to_json(true), &id))
+        })
+        .await
     }
 
     #[tool(
         name = "discard_draft",
+        title = "Withdraw a draft",
         description = DISCARD,
-        annotations(title = "Discard a draft", read_only_hint = false, destructive_hint = true, open_world_hint = false)
+        output_schema = schemas::discarded(),
+        annotations(
+            title = "Withdraw a draft",
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
     )]
     async fn discard_draft(&self, Parameters(args): Parameters<DiscardDraft>) -> CallToolResult {
-        self.call("discard_draft", move |service| Ok(plain(service.discard(&args.id, args.reason.as_deref())?))).await
+        self.call("discard_draft", move |service| {
+            let discarded = service.discard(&args.id, args.reason.as_deref())?;
+            let id = discarded.id.clone();
+            Ok(Done::about(plain(discarded), &id))
+        })
+        .await
     }
 }
 

