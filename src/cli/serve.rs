@@ -13,7 +13,7 @@ use crate::error::{Code, Error, Result};
 use crate::http::{AppState, ServeConfig};
 use std::net::SocketAddr;
 
-/// Serve the HTTP API and the review dashboard (people start it; agents use its API with a token).
+/// Serve the HTTP API, MCP at /mcp and the review dashboard (people start it; agents use the API and /mcp with a token).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Where to listen; port 0 picks a free port (the address is printed on stderr).
@@ -109,6 +109,7 @@ fn announce(config: &ServeConfig) {
         n => {
             let agent = config.agent_id.as_deref().unwrap_or(crate::domain::identity::DEFAULT_AGENT_ID);
             eprintln!("draft serve: {n} MCP token(s) accepted; token holders act as agent:{agent} and cannot apply");
+            eprintln!("draft serve: MCP over Streamable HTTP at http://{}/mcp (bearer token)", config.addr);
             if !config.agent_signing.contains_key("ZEN_SIGNING_KEY") {
                 eprintln!(
                     "warning: ZEN_AGENT_SIGNING_KEY is not set, so agents' creates and discards need git's \
