@@ -77,11 +77,7 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
         announce(&config);
         let state = AppState::new(config);
         if let Some(token) = state.issue_login_token() {
-            let host = if state.config().addr.ip().is_unspecified() {
-                format!("127.0.0.1:{}", state.config().addr.port())
-            } else {
-                state.config().addr.to_string()
-            };
+            let host = reachable(state.config().addr);
             eprintln!(
                 "draft serve: open this one-time login URL to sign in as {}:",
                 state.config().user.as_deref().unwrap_or("?")
@@ -92,6 +88,12 @@ pub fn run(ctx: &Context, args: &Args) -> Result<u8> {
     })?;
     eprintln!("draft serve: stopped");
     Ok(0)
+}
+
+/// The address to give people and agents: an unspecified one (0.0.0.0) is
+/// reached, and its Host accepted, as 127.0.0.1.
+fn reachable(addr: std::net::SocketAddr) -> String {
+    if addr.ip().is_unspecified() { format!("127.0.0.1:{}", addr.port()) } else { addr.to_string() }
 }
 
 /// Where the server listens and who may use it, on stderr.
@@ -109,7 +111,7 @@ fn announce(config: &ServeConfig) {
         n => {
             let agent = config.agent_id.as_deref().unwrap_or(crate::domain::identity::DEFAULT_AGENT_ID);
             eprintln!("draft serve: {n} MCP token(s) accepted; token holders act as agent:{agent} and cannot apply");
-            eprintln!("draft serve: MCP over Streamable HTTP at http://{}/mcp (bearer token)", config.addr);
+            eprintln!("draft serve: MCP over Streamable HTTP at http://{}/mcp (bearer token)", reachable(config.addr));
             if !config.agent_signing.contains_key("ZEN_SIGNING_KEY") {
                 eprintln!(
                     "warning: ZEN_AGENT_SIGNING_KEY is not set, so agents' creates and discards need git's \

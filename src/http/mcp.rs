@@ -41,7 +41,9 @@ pub(crate) fn service(state: &AppState) -> StreamableHttpService<DraftServer, Lo
         eprintln!("draft serve: /mcp is read-only: {why}");
     }
     let hosts = state.allowed_hosts().to_vec();
-    let origins: Vec<String> = hosts.iter().map(|host| format!("http://{host}")).collect();
+    // Its own pages, and the same names behind a TLS proxy.
+    let origins: Vec<String> =
+        hosts.iter().flat_map(|host| [format!("http://{host}"), format!("https://{host}")]).collect();
     let config = StreamableHttpServerConfig::default()
         .with_allowed_hosts(hosts)
         .with_allowed_origins(origins)

@@ -222,15 +222,18 @@ impl AppState {
         let env = self.caller_env(caller);
         tokio::task::spawn_blocking(move || work(&Service::open(Some(&repo), env)?))
             .await
-            .map_err(|e| Error::internal(format!("a request's worker thread failed: {e}")))?
+            // Never the join error's text: a panic's message can quote a value.
+            .map_err(|_| Error::internal("a request's worker stopped on a bug"))?
     }
 }
 
 /// The whole server: API, dashboard, and the checks every request passes.
 pub fn router(state: AppState) -> Router {
+    // route_layer: the token check guards /mcp only, not the fallback every
+    // other unknown path reaches (a 404, not a 401).
     let mcp = Router::new()
-        .nest_service("/mcp", mcp::service(&state))
-        .layer(middleware::from_fn_with_state(state.clone(), mcp::require_token));
+        .route_service("/mcp", mcp::service(&state))
+        .route_layer(middleware::from_fn_with_state(state.clone(), mcp::require_token));
     Router::new()
         .merge(api::routes())
         .merge(dashboard::routes())

@@ -13,6 +13,7 @@
 //! protocol (diagnostics go to stderr); or put a value it was given into a
 //! log line or an error of its own (a value may be a secret).
 
+mod params;
 mod prompts;
 mod resources;
 mod results;
@@ -106,7 +107,8 @@ impl DraftServer {
     ) -> CallToolResult {
         let server = self.clone();
         let joined = tokio::task::spawn_blocking(move || work(&server.open()?)).await;
-        let outcome = joined.unwrap_or_else(|e| Err(Error::internal(format!("the {tool} call did not finish: {e}"))));
+        // Never the join error's text: a panic's message can quote a value.
+        let outcome = joined.unwrap_or_else(|_| Err(Error::internal(format!("the {tool} call stopped on a bug"))));
         match outcome {
             Ok(done) => {
                 log(format_args!("{tool}: ok"));
@@ -137,9 +139,10 @@ impl ServerHandler for DraftServer {
     fn get_info(&self) -> ServerConfig {
         let instructions = match &self.shared.read_only {
             None => INSTRUCTIONS.to_string(),
-            Some(why) => format!(
-                "{INSTRUCTIONS} This server is read-only ({why}), so create_endpoint_draft and discard_draft are \
-                 not offered; the person who runs it can fix that."
+            // The reason itself (key paths, fingerprints) stays in the server's log.
+            Some(_) => format!(
+                "{INSTRUCTIONS} This server is read-only: it cannot sign as you, so create_endpoint_draft and \
+                 discard_draft are not offered; the person who runs it can see why in its log and fix it."
             ),
         };
         ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().enable_prompts().build())

@@ -122,7 +122,7 @@ fn tool_hint(error: &Error) -> Option<String> {
         return Some(own.to_string());
     }
     let hint = error.hint.as_deref()?;
-    let speaks_cli = hint.contains("`draft ") || hint.contains(" --") || hint.contains("ZEN_");
+    let speaks_cli = hint.contains("`draft ") || hint.contains("--") || hint.contains("ZEN_");
     Some(if speaks_cli {
         "the person who runs this server can fix this; calling again with other arguments will not help".to_string()
     } else {
@@ -137,10 +137,18 @@ mod tests {
     /// No refusal an agent gets points it at a flag or a command.
     #[test]
     fn hints_for_agents_never_name_cli_flags_or_commands() {
+        let cli_hints =
+            ["see `draft create --help`", "pass (--digest) again", "start with `--read-only`", "set ZEN_SIGNING_KEY"];
         for code in Code::ALL {
-            let error = Error::new(code, "m").with_hint("see `draft create --help` and set ZEN_SIGNING_KEY");
-            let hint = tool_hint(&error).unwrap_or_default();
-            assert!(!hint.contains("`draft ") && !hint.contains("--") && !hint.contains("ZEN_"), "{code:?}: {hint}");
+            for cli in cli_hints {
+                let hint = tool_hint(&Error::new(code, "m").with_hint(cli)).unwrap_or_default();
+                assert!(
+                    !hint.contains("`draft ") && !hint.contains("--") && !hint.contains("ZEN_"),
+                    "{code:?}: {hint}"
+                );
+            }
         }
+        let plain = Error::new(Code::Internal, "m").with_hint("try again in a minute");
+        assert_eq!(tool_hint(&plain).as_deref(), Some("try again in a minute"), "a plain hint is kept");
     }
 }

@@ -8,11 +8,11 @@
 //! apply tool, and no argument names a branch, a ref or a path.
 
 use super::DraftServer;
+use super::params::Parameters;
 use super::results::Done;
 use super::schemas;
 use crate::domain::draft::DraftType;
 use crate::service::{CreateRequest, ListFilter};
-use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::CallToolResult;
 use rmcp::schemars::{self, JsonSchema};
 use rmcp::{tool, tool_router};

@@ -50,9 +50,18 @@ impl Service {
     pub fn apply(&self, id: &str, reviewed_digest: Option<&str>) -> Result<Applied> {
         let actor = self.applier()?;
         let mut applied = self.apply_as(&actor, id, reviewed_digest)?;
-        // Only a report: the apply is done whether or not its rivals can be told.
-        applied.now_base_changed =
-            self.layout().and_then(|layout| self.pending_rivals(&layout, &applied.resource, "")).unwrap_or_default();
+        // Only a report: the apply is done whether or not its rivals can be
+        // told. Those proposed against another blob than the one main now
+        // holds fail BASE_CHANGED (all of them, unless the apply changed
+        // nothing on main).
+        let stale = || -> Result<Vec<String>> {
+            let layout = self.layout()?;
+            let now = self.store.blob_id_at(&self.store.commit_tree(layout.main.commit)?, &applied.resource)?;
+            let now = now.map(|blob| blob.to_string());
+            let rivals = self.pending_rivals(&layout, &applied.resource, None)?;
+            Ok(rivals.into_iter().filter(|r| r.id != applied.id && r.base != now).map(|r| r.id).collect())
+        };
+        applied.now_base_changed = stale().unwrap_or_default();
         Ok(applied)
     }
 

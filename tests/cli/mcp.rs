@@ -353,7 +353,7 @@ async fn hostile_tool_arguments_are_answered_without_echo_or_effect() {
     let session = Session::start(&repo, &[]).await;
     let mut runner = proptest::test_runner::TestRunner::deterministic();
     let secrets = "sk_live_[A-Za-z0-9]{24}|ghp_[A-Za-z0-9]{36}|postgres://u:[a-z]{8}@db|\\PC{1,30}";
-    for round in 0..24 {
+    for round in 0..42 {
         let secret = secrets.new_tree(&mut runner).unwrap().current();
         let shapes = [
             ("create_endpoint_draft", json!({"name": secret, "provider": "stripe", "target_url": GOOD_TARGET})),
@@ -374,6 +374,21 @@ async fn hostile_tool_arguments_are_answered_without_echo_or_effect() {
             ("list_drafts", json!({"status": secret})),
             ("show_draft", json!({"id": secret})),
             ("discard_draft", json!({"id": secret, "reason": secret})),
+            // Values of the wrong type, and unknown keys: serde would quote them.
+            (
+                "create_endpoint_draft",
+                json!({"name": "x", "provider": "stripe", "target_url": GOOD_TARGET, "links": secret}),
+            ),
+            (
+                "create_endpoint_draft",
+                json!({"name": "x", "provider": "stripe", "target_url": GOOD_TARGET, "rationale": [secret]}),
+            ),
+            (
+                "create_endpoint_draft",
+                json!({"name": "x", "provider": "stripe", "target_url": GOOD_TARGET, "agent": secret}),
+            ),
+            ("list_drafts", json!({"all": secret, "type": secret})),
+            ("list_drafts", json!({ secret.clone(): true })),
         ];
         let (tool, arguments) = &shapes[round % shapes.len()];
         let refs = repo.refs();

@@ -222,6 +222,10 @@ fn over_http_only_a_current_token_gets_in_and_only_from_this_servers_own_origin(
         ),
     );
     assert_eq!(status, 403, "a foreign Host");
+    // The token check guards /mcp only: any other unknown path is a 404.
+    let (status, head) = raw_http(&addr, &format!("GET /nope HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"));
+    assert_eq!(status, 404, "{head}");
+    assert!(!head.to_ascii_lowercase().contains("www-authenticate"), "{head}");
     assert!(!served.log().contains(TOKEN) && !served.log().contains(revoked), "the server logged a token");
 }
 

@@ -185,7 +185,8 @@ fn every_example_in_the_readme_runs_as_written_in_order() {
                 std::fs::write(sandbox.cwd.join(name), &block.text).unwrap();
                 continue;
             }
-            (Some(Marker::Fresh), _) => {
+            (Some(Marker::Fresh), lang) => {
+                assert_eq!(lang, "sh", "README line {}: a fresh machine starts with commands", block.line);
                 let fresh = Sandbox::new(Some(sandbox));
                 machines.push(fresh);
             }
@@ -196,6 +197,12 @@ fn every_example_in_the_readme_runs_as_written_in_order() {
         let sandbox = machines.last_mut().unwrap();
         let script = sandbox.substitute(&block.text);
         let commands = script.lines().map(|l| l.split(" #").next().unwrap_or_default()).filter(|l| !l.starts_with('#'));
+        // `set -e` does not stop at a failure left of `&&` or `||`: one command a line.
+        assert!(
+            !commands.clone().any(|l| l.contains("&&") || l.contains("||")),
+            "README line {}: one command a line, so each failure stops the run:\n{script}",
+            block.line
+        );
         assert!(
             !commands.clone().any(|l| l.contains('…')),
             "README line {}: a placeholder no run can fill:\n{script}",

@@ -241,8 +241,13 @@ impl Service {
         let open = matches!(view.state, State::Pending | State::Expired);
         let checks = if open { self.draft_checks(&layout, &view, None)? } else { Vec::new() };
         let base_changed = checks.iter().any(|c| c.code == Code::BaseChanged && !c.ok);
+        // Advice, never a reason to fail the review: an index that cannot be
+        // read or brought forward shows no conflict.
         let conflicts = match (view.draft.spec_name(), view.state) {
-            (Some(name), State::Pending) => self.pending_rivals(&layout, &resource_path(name), &view.path)?,
+            (Some(name), State::Pending) => self
+                .pending_rivals(&layout, &resource_path(name), Some(view.id))
+                .map(|rivals| rivals.into_iter().map(|r| r.id).collect())
+                .unwrap_or_default(),
             _ => Vec::new(),
         };
         let read_text = |blob: Oid| -> Result<Option<String>> {

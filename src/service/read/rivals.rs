@@ -16,7 +16,9 @@
 
 use super::reader::{DraftReader, Interpreter, RawDraft};
 use super::{Layout, ListFilter, Listed, Service};
-use crate::domain::draft_id::DRAFTS_DIR;
+use crate::domain::draft::Status;
+use crate::domain::draft_id::{DRAFTS_DIR, DraftId};
+use crate::domain::spec::resource_path;
 use crate::error::Result;
 use crate::store::Store;
 use git2::Oid;
@@ -45,14 +47,24 @@ fn shard_of(resource: &str) -> String {
     format!("{:02x}", digest[0])
 }
 
-/// The index's entry for one draft, if it is pending and names a resource.
+/// The index's entry for one draft file: its resource while the file says
+/// pending. Not whether it has expired: that is a matter of the clock at
+/// lookup, which confirms every candidate.
 fn entry_of(listed: &Listed) -> Option<(String, String)> {
-    let resource = listed.pending_resource()?;
     let Listed::Draft(view) = listed else { return None };
+    let name = view.draft.spec_name()?;
     // A name no draft could apply is no one's rival, and could not be
     // written one entry a line.
-    let fits = !resource.chars().any(|c| c.is_control());
-    fits.then(|| (resource, view.path.clone()))
+    let fits = view.draft.status == Status::Pending && !name.chars().any(|c| c.is_control());
+    fits.then(|| (resource_path(name), view.path.clone()))
+}
+
+/// Another pending draft for the same resource.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Rival {
+    pub id: String,
+    /// The blob of the resource on main it was proposed against.
+    pub base: Option<String>,
 }
 
 impl Shard {
@@ -78,7 +90,11 @@ impl Shard {
         let write = || -> std::io::Result<()> {
             let dir = path.parent().expect("a shard lives in a folder");
             std::fs::create_dir_all(dir)?;
-            let temp = dir.join(format!("{shard}.{}.tmp", std::process::id()));
+            // Unique per process and per write: `draft serve` saves from
+            // several threads at once.
+            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let temp = dir.join(format!("{shard}.{}.{n}.tmp", std::process::id()));
             let mut out = std::io::BufWriter::new(std::fs::File::create(&temp)?);
             writeln!(out, "{HEADER} {}", self.tip)?;
             for (resource, file) in &self.entries {
@@ -92,14 +108,14 @@ impl Shard {
 }
 
 impl Service {
-    /// The other drafts pending now that propose `resource` (besides the
-    /// draft file `own_path`), read and confirmed from the drafts branch.
-    pub(crate) fn pending_rivals(&self, layout: &Layout, resource: &str, own_path: &str) -> Result<Vec<String>> {
+    /// The drafts other than `own` pending now that propose `resource`, read
+    /// and confirmed from the drafts branch, by id.
+    pub(crate) fn pending_rivals(&self, layout: &Layout, resource: &str, own: Option<DraftId>) -> Result<Vec<Rival>> {
         let tip = self.drafts_tip(layout)?.commit;
         let shard = self.shard(layout, &shard_of(resource), tip)?;
         let tree = self.store.commit_tree(tip)?;
         let mut files = Vec::new();
-        for (_, path) in shard.entries.iter().filter(|(r, p)| r == resource && p != own_path) {
+        for (_, path) in shard.entries.iter().filter(|(r, _)| r == resource) {
             if let Some(blob) = self.store.blob_id_at(&tree, path)? {
                 files.push((path.clone(), blob));
             }
@@ -109,17 +125,21 @@ impl Service {
         }
         let reader = DraftReader::new(&self.store, None)?;
         let interpreter = Interpreter::new(&self.store, layout.main.commit, self.now())?;
-        let mut rivals: Vec<String> = reader
+        let mut rivals: Vec<Rival> = reader
             .raw(&files, false, &|_, _| false)?
             .iter()
             .map(|raw| interpreter.listed(raw))
-            .filter(|listed| entry_of(listed).is_some_and(|(r, _)| r == resource))
+            .filter(|listed| listed.pending_resource().as_deref() == Some(resource))
             .filter_map(|listed| match listed {
-                Listed::Draft(view) => Some(view.id.to_string()),
-                Listed::Invalid { .. } => None,
+                Listed::Draft(view) if Some(view.id) != own => {
+                    Some(Rival { id: view.id.to_string(), base: view.draft.base.clone() })
+                }
+                _ => None,
             })
             .collect();
+        // One draft may sit at two paths (the 0.1 layout and this one).
         rivals.sort();
+        rivals.dedup_by(|a, b| a.id == b.id);
         Ok(rivals)
     }
 
