@@ -19,6 +19,34 @@ const TOKEN: &str = "agent-token-0123456789abcdef";
 /// Looks like a live Stripe key to the secret scanner; never a real one.
 const SECRET: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcXyZ";
 
+/// Runs `command` to completion, or kills it after two minutes: a client
+/// that hangs fails its test instead of stalling the suite.
+fn finish(mut command: Command) -> std::process::Output {
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the client starts");
+    let pipe = |mut reader: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = reader.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = pipe(Box::new(child.stdout.take().unwrap()));
+    let stderr = pipe(Box::new(child.stderr.take().unwrap()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the client ran over two minutes:\n{}", String::from_utf8_lossy(&stderr.join().unwrap()));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    std::process::Output { status, stdout: stdout.join().unwrap(), stderr: stderr.join().unwrap() }
+}
+
 fn mcp_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("mcp")
 }
@@ -89,15 +117,14 @@ impl Drop for Served {
 
 /// Runs `tests/mcp/client.py` with one SDK; its JSON report.
 fn python_client(repo: &TestRepo, venv: &str, transport: &[&str]) -> Value {
-    let output = repo
-        .std_command(Who::Nobody, python(venv).to_str().unwrap())
+    let mut command = repo.std_command(Who::Nobody, python(venv).to_str().unwrap());
+    command
         .env("ZEN_AGENT_ID", "ops-bot")
         .env("ZEN_SIGNING_KEY", repo.keys_dir().join("ops-bot"))
         .env("ZEN_TEST_SECRET", SECRET)
         .arg(mcp_dir().join("client.py"))
-        .args(transport)
-        .output()
-        .expect("python runs");
+        .args(transport);
+    let output = finish(command);
     assert!(
         output.status.success(),
         "the {venv} client failed:\n{}\n{}",
@@ -300,14 +327,13 @@ fn a_server_whose_agent_cannot_sign_says_so_at_start_and_offers_only_reads() {
     assert!(stderr.starts_with("error[SIGNING_KEY_MISSING]: ") && stderr.contains("--read-only"), "{stderr}");
 
     let tools = |transport: &[&str], key: &Path| -> Value {
-        let output = repo
-            .std_command(Who::Nobody, python("venv-current").to_str().unwrap())
+        let mut command = repo.std_command(Who::Nobody, python("venv-current").to_str().unwrap());
+        command
             .env("ZEN_AGENT_ID", "ops-bot")
             .env("ZEN_SIGNING_KEY", key)
             .arg(mcp_dir().join("client.py"))
-            .args(transport)
-            .output()
-            .unwrap();
+            .args(transport);
+        let output = finish(command);
         assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
         serde_json::from_slice(&output.stdout).unwrap()
     };
@@ -340,16 +366,15 @@ fn the_typescript_sdk_lists_creates_reads_and_is_refused_apply() {
     let main_before = repo.rev_parse("main");
     let served = Served::start(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
     for transport in [vec!["stdio", DRAFT_BIN, repo.path.to_str().unwrap()], vec!["http", &served.url(), TOKEN]] {
-        let output = repo
-            .std_command(Who::Nobody, "node")
+        let mut command = repo.std_command(Who::Nobody, "node");
+        command
             .env("ZEN_AGENT_ID", "ops-bot")
             .env("ZEN_SIGNING_KEY", repo.keys_dir().join("ops-bot"))
             .env("ZEN_TEST_SECRET", SECRET)
             .arg(mcp_dir().join("client.mjs"))
             .args(&transport)
-            .current_dir(mcp_dir())
-            .output()
-            .expect("node runs");
+            .current_dir(mcp_dir());
+        let output = finish(command);
         assert!(
             output.status.success(),
             "the TypeScript client failed over {}:\n{}\n{}",
@@ -401,16 +426,16 @@ fn the_official_conformance_suite_passes_against_mcp_over_http() {
     let mut port = String::new();
     BufReader::new(proxy.stdout.take().unwrap()).read_line(&mut port).unwrap();
     let results = repo.root.join("conformance");
-    let output = Command::new(&node)
+    let mut command = Command::new(&node);
+    command
         .arg(&runner)
         .args(["server", "--url", &format!("http://127.0.0.1:{}/mcp", port.trim())])
         .arg("--expected-failures")
         .arg(mcp_dir().join("conformance-expected-failures.yml"))
         .arg("-o")
         .arg(&results)
-        .current_dir(mcp_dir())
-        .output()
-        .expect("the conformance runner runs");
+        .current_dir(mcp_dir());
+    let output = finish(command);
     let _ = proxy.kill();
     let _ = proxy.wait();
     let stdout = String::from_utf8_lossy(&output.stdout);
