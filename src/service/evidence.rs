@@ -648,36 +648,4 @@ impl Service {
         self.signer_for(&layout, &actor, crate::evidence::record::EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
         Ok(())
     }
-
-    /// The file of draft `id` (any unique prefix) as it is on the drafts branch.
-    pub fn draft_file(&self, id: &str) -> Result<String> {
-        let layout = self.layout()?;
-        let view = self.find(&layout, id)?;
-        Ok(match self.store.read_blob(view.blob, crate::yaml::MAX_DOCUMENT_BYTES)? {
-            BlobRead::Bytes(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-            BlobRead::TooLarge(_) => String::new(),
-        })
-    }
-
-    /// The signed records of draft `id` (any unique prefix), as its notes
-    /// index holds them: each record as its canonical JSON, its signature
-    /// and its digest. Unreadable notes are left out (`evidence` says so).
-    pub fn draft_records(&self, id: &str) -> Result<Vec<serde_json::Value>> {
-        let layout = self.layout()?;
-        let view = self.find(&layout, id)?;
-        let reader = DraftReader::new(&self.store, self.store.ref_target(NOTES_REF)?)?;
-        let mut records: Vec<SignedRecord> =
-            reader.records(&view.path)?.into_iter().filter_map(|r| r.ok()).map(|(_, s)| s).collect();
-        records.sort_by_key(|s| s.record.position());
-        Ok(records
-            .iter()
-            .map(|signed| {
-                serde_json::json!({
-                    "record": serde_json::from_str::<serde_json::Value>(signed.canonical()).unwrap_or_default(),
-                    "signature": signed.signature,
-                    "digest": signed.digest(),
-                })
-            })
-            .collect())
-    }
 }

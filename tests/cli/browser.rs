@@ -6,62 +6,11 @@
 //! Never skipped: without `/usr/bin/chromium` or `tests/browser/node_modules`
 //! the test fails and says how to install them (`.ci/run` does both).
 
-use crate::support::{DRAFT_BIN, EXPIRED_PATH, TestRepo, Who, fixture_bytes};
-use std::io::{BufRead, BufReader};
+use crate::support::{DRAFT_BIN, EXPIRED_PATH, Served, TestRepo, Who, failed_codes, fixture_bytes};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::process::Command;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// `draft serve --addr 127.0.0.1:0` as alice, stopped when dropped.
-struct Served {
-    child: Child,
-    login_url: String,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Served {
-    fn start(repo: &TestRepo) -> Served {
-        let mut child = repo
-            .std_command(Who::Human, DRAFT_BIN)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("draft serve starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (found, login) = mpsc::channel();
-        let lines = BufReader::new(child.stderr.take().expect("piped"));
-        let log = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            for line in lines.lines().map_while(Result::ok) {
-                log.lock().unwrap().push_str(&format!("{line}\n"));
-                if let Some(start) = line.find("http://").filter(|_| line.contains("/login?token=")) {
-                    let _ = found.send(line[start..].trim().to_string());
-                }
-            }
-        });
-        let login_url = match login.recv_timeout(Duration::from_secs(30)) {
-            Ok(url) => url,
-            Err(_) => {
-                let _ = child.kill();
-                panic!("draft serve printed no login URL:\n{}", stderr.lock().unwrap());
-            }
-        };
-        Served { child, login_url, stderr }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn browser_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("browser")
@@ -98,12 +47,14 @@ fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
     repo.draft(&["apply", &moved]).success();
     repo.plant_draft_file(EXPIRED_PATH, &fixture_bytes("drafts/valid/expired-endpoint.yaml"));
     let before = repo.rev_parse("refs/heads/main");
-    let served = Served::start(&repo);
-    assert!(served.login_url.starts_with("http://127.0.0.1:"), "{}", served.login_url);
+    let mut served = Served::start(repo.std_command(Who::Human, DRAFT_BIN));
+    let login = served.wait_for("/login?token=");
+    let login_url = login.trim().to_string();
+    assert!(login_url.starts_with("http://127.0.0.1:"), "{login_url}");
 
     let output = Command::new("node")
         .arg(browser_dir().join("apply.mjs"))
-        .arg(&served.login_url)
+        .arg(&login_url)
         .arg(&id)
         .arg(screenshot_dir())
         .arg(&stale)
@@ -117,7 +68,7 @@ fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
         "the browser run failed:\n{}\n{}\ndraft serve:\n{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr),
-        served.stderr.lock().unwrap()
+        served.log()
     );
 
     let after = repo.rev_parse("refs/heads/main");
@@ -130,12 +81,5 @@ fn a_person_signs_in_and_applies_a_draft_by_clicking_apply_in_chromium() {
         assert!(screenshot_dir().join(name).exists(), "{name} was not saved");
     }
     let rival = repo.show_json(&rival);
-    let stale_now: Vec<&str> = rival["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(stale_now, ["BASE_CHANGED"], "the rival is stale after the apply");
+    assert_eq!(failed_codes(&rival["checks"]), ["BASE_CHANGED"], "the rival is stale after the apply");
 }

@@ -42,14 +42,7 @@ fn a_forged_verdict_in_the_cache_decides_nothing() {
     for args in [vec!["validate"], vec!["validate", id.as_str()], vec!["validate", "--all"]] {
         let (status, report) = repo.run(Who::Nobody, &args).json_with_status();
         assert_eq!(status, 4, "{args:?}: {report:#}");
-        let failed: Vec<&str> = report["results"][0]["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|c| c["ok"] == false)
-            .map(|c| c["code"].as_str().unwrap())
-            .collect();
-        assert_eq!(failed, ["EVIDENCE_MISMATCH"], "{args:?}");
+        assert_eq!(failed_codes(&report["results"][0]["checks"]), ["EVIDENCE_MISMATCH"], "{args:?}");
     }
     repo.run(Who::Human, &["apply", &id]).refused("EVIDENCE_MISMATCH");
     repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID");

@@ -6,13 +6,11 @@
 //! conformance suite. `.ci/run` creates all of them; without them these
 //! tests fail and say how to.
 
-use crate::support::{DRAFT_BIN, TestRepo, Who};
+use crate::support::{DRAFT_BIN, Served, TestRepo, Who};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TOKEN: &str = "agent-token-0123456789abcdef";
@@ -58,61 +56,20 @@ fn python(venv: &str) -> PathBuf {
     python
 }
 
-/// `draft serve` on a free loopback port, for agents with [`TOKEN`], stopped when dropped.
-struct Served {
-    child: Child,
-    addr: String,
-    stderr: Arc<Mutex<String>>,
+/// `draft serve` as alice, for agents with `tokens` signing with `agent_key`.
+fn serve(repo: &TestRepo, tokens: &str, agent_key: &Path) -> Served {
+    let mut command = repo.std_command(Who::Nobody, DRAFT_BIN);
+    command
+        .env("ZEN_USER_ID", "alice")
+        .env("ZEN_SIGNING_KEY", repo.keys_dir().join("alice"))
+        .env("ZEN_MCP_TOKENS", tokens)
+        .env("ZEN_AGENT_ID", "ops-bot")
+        .env("ZEN_AGENT_SIGNING_KEY", agent_key);
+    Served::start(command)
 }
 
-impl Served {
-    fn start(repo: &TestRepo, tokens: &str, agent_key: &Path) -> Served {
-        let mut child = repo
-            .std_command(Who::Nobody, DRAFT_BIN)
-            .env("ZEN_USER_ID", "alice")
-            .env("ZEN_SIGNING_KEY", repo.keys_dir().join("alice"))
-            .env("ZEN_MCP_TOKENS", tokens)
-            .env("ZEN_AGENT_ID", "ops-bot")
-            .env("ZEN_AGENT_SIGNING_KEY", agent_key)
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("draft serve starts");
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let (found, listening) = mpsc::channel();
-        let lines = BufReader::new(child.stderr.take().expect("piped"));
-        let log = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            for line in lines.lines().map_while(Result::ok) {
-                log.lock().unwrap().push_str(&format!("{line}\n"));
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = found.send(rest.split_whitespace().next().unwrap_or_default().to_string());
-                }
-            }
-        });
-        let Ok(addr) = listening.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            panic!("draft serve did not start:\n{}", stderr.lock().unwrap());
-        };
-        Served { child, addr, stderr }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/mcp", self.addr)
-    }
-
-    fn log(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn mcp_url(served: &Served) -> String {
+    format!("http://{}/mcp", served.addr)
 }
 
 /// Runs `tests/mcp/client.py` with one SDK; its JSON report.
@@ -159,8 +116,8 @@ fn stdio_with(venv: &str, expected_version: &str) {
 fn http_with(venv: &str, expected_version: &str) {
     let repo = TestRepo::new();
     let main_before = repo.rev_parse("main");
-    let served = Served::start(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
-    let report = python_client(&repo, venv, &["http", &served.url(), TOKEN]);
+    let served = serve(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
+    let report = python_client(&repo, venv, &["http", &mcp_url(&served), TOKEN]);
     assert_eq!(report["protocol_version"], expected_version, "{report}");
     check_aftermath(&repo, &main_before, &report);
     assert!(!served.log().contains(TOKEN), "the server logged a token");
@@ -213,11 +170,11 @@ fn initialize(addr: &str, extra_headers: &str) -> (u16, String) {
 fn over_http_only_a_current_token_gets_in_and_only_from_this_servers_own_origin() {
     let repo = TestRepo::new();
     let revoked = "revoked-token-0123456789abcdef";
-    let before = Served::start(&repo, &format!("{TOKEN},{revoked}"), &repo.keys_dir().join("ops-bot"));
+    let before = serve(&repo, &format!("{TOKEN},{revoked}"), &repo.keys_dir().join("ops-bot"));
     assert_eq!(initialize(&before.addr, &format!("Authorization: Bearer {revoked}\r\n")).0, 200, "valid before");
     drop(before);
 
-    let served = Served::start(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
+    let served = serve(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
     let addr = served.addr.clone();
     let (status, head) = initialize(&addr, "");
     assert_eq!(status, 401, "no token:\n{head}");
@@ -262,8 +219,8 @@ fn over_http_only_a_current_token_gets_in_and_only_from_this_servers_own_origin(
 fn a_create_over_http_and_over_stdio_make_the_same_draft_and_evidence() {
     // Two repos alike (the test keys are the same in every repo of a run).
     let (http_repo, stdio_repo) = (TestRepo::new(), TestRepo::new());
-    let served = Served::start(&http_repo, TOKEN, &http_repo.keys_dir().join("ops-bot"));
-    let over_http = python_client(&http_repo, "venv-current", &["http", &served.url(), TOKEN]);
+    let served = serve(&http_repo, TOKEN, &http_repo.keys_dir().join("ops-bot"));
+    let over_http = python_client(&http_repo, "venv-current", &["http", &mcp_url(&served), TOKEN]);
     drop(served);
     let over_stdio =
         python_client(&stdio_repo, "venv-current", &["stdio", DRAFT_BIN, stdio_repo.path.to_str().unwrap()]);
@@ -341,20 +298,10 @@ fn a_server_whose_agent_cannot_sign_says_so_at_start_and_offers_only_reads() {
     assert_eq!(read_only["tools"], serde_json::json!(["list_drafts", "show_draft"]), "{read_only}");
     assert!(read_only["instructions"].as_str().unwrap().contains("read-only"), "{read_only}");
 
-    let served = Served::start(&repo, TOKEN, &stray);
-    assert!(served.log().contains("/mcp is read-only") || wait_for(&served, "/mcp is read-only"), "{}", served.log());
-    let over_http = tools(&["tools", &served.url(), TOKEN], &stray);
+    let mut served = serve(&repo, TOKEN, &stray);
+    served.wait_for("/mcp is read-only");
+    let over_http = tools(&["tools", &mcp_url(&served), TOKEN], &stray);
     assert_eq!(over_http["tools"], serde_json::json!(["list_drafts", "show_draft"]), "{over_http}");
-}
-
-fn wait_for(served: &Served, text: &str) -> bool {
-    for _ in 0..50 {
-        if served.log().contains(text) {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
 }
 
 /// The TypeScript SDK's client, over stdio and over HTTP.
@@ -364,8 +311,8 @@ fn the_typescript_sdk_lists_creates_reads_and_is_refused_apply() {
     assert!(modules.exists(), "tests/mcp/node_modules is missing: run `npm ci --prefix tests/mcp` (.ci/run does)");
     let repo = TestRepo::new();
     let main_before = repo.rev_parse("main");
-    let served = Served::start(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
-    for transport in [vec!["stdio", DRAFT_BIN, repo.path.to_str().unwrap()], vec!["http", &served.url(), TOKEN]] {
+    let served = serve(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
+    for transport in [vec!["stdio", DRAFT_BIN, repo.path.to_str().unwrap()], vec!["http", &mcp_url(&served), TOKEN]] {
         let mut command = repo.std_command(Who::Nobody, "node");
         command
             .env("ZEN_AGENT_ID", "ops-bot")
@@ -416,7 +363,7 @@ fn the_official_conformance_suite_passes_against_mcp_over_http() {
     assert!(runner.exists(), "the conformance suite is missing: run `npm ci --prefix tests/mcp` (.ci/run does)");
     let repo = TestRepo::new();
     let main_before = repo.rev_parse("main");
-    let served = Served::start(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
+    let served = serve(&repo, TOKEN, &repo.keys_dir().join("ops-bot"));
     let mut proxy = Command::new(&node)
         .arg(mcp_dir().join("proxy.mjs"))
         .args([&served.addr, TOKEN])

@@ -911,3 +911,78 @@ impl Drop for GitDaemon {
         let _ = self.child.wait();
     }
 }
+
+/// The codes of the failed checks in a `checks` array (validate's shape).
+pub fn failed_codes(checks: &Value) -> Vec<String> {
+    checks
+        .as_array()
+        .expect("a checks array")
+        .iter()
+        .filter(|c| c["ok"] == false)
+        .map(|c| c["code"].as_str().expect("a check has a code").to_string())
+        .collect()
+}
+
+/// `draft serve` as a real process on a free loopback port, stopped when
+/// dropped; its stderr is kept, and `start` returns once it says where it
+/// listens.
+pub struct Served {
+    child: std::process::Child,
+    /// `127.0.0.1:<port>`.
+    pub addr: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Served {
+    /// Starts `command` (a `draft` command line without `serve`, with its
+    /// environment) as `draft serve --addr 127.0.0.1:0`.
+    pub fn start(mut command: std::process::Command) -> Served {
+        use std::io::BufRead;
+        let mut child = command
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("draft serve starts");
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let lines = std::io::BufReader::new(child.stderr.take().expect("piped"));
+        let log = std::sync::Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in lines.lines().map_while(Result::ok) {
+                log.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
+        let mut served = Served { child, addr: String::new(), stderr };
+        let line = served.wait_for("listening on http://");
+        served.addr =
+            line.split("listening on http://").nth(1).and_then(|r| r.split_whitespace().next()).unwrap().into();
+        served
+    }
+
+    /// Everything the server wrote on stderr so far.
+    pub fn log(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// The first line of its stderr containing `text`, waiting up to 30 s.
+    pub fn wait_for(&mut self, text: &str) -> String {
+        for _ in 0..300 {
+            if let Some(line) = self.log().lines().find(|l| l.contains(text)) {
+                return line.to_string();
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("draft serve exited ({status}) before saying {text:?}:\n{}", self.log());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("draft serve did not say {text:?}:\n{}", self.log());
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

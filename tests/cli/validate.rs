@@ -1,7 +1,7 @@
 //! `draft validate`: the draft checks apply runs, for CI. Exit 0 when every
 //! draft passes, 4 when any fails; specific ids; `--all`.
 
-use crate::support::{PLANTED_PATH, TestRepo, Who, fixture_bytes};
+use crate::support::{PLANTED_PATH, TestRepo, Who, failed_codes, fixture_bytes};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -264,14 +264,7 @@ fn pending_drafts_for_the_same_resource_are_flagged_and_applying_one_makes_the_o
     assert_eq!(repo.json(Who::Nobody, &["show", &second])["conflicts"], serde_json::json!([]));
     let (code, after) = repo.run(Who::Nobody, &["validate", &second]).json_with_status();
     assert_eq!(code, 4);
-    let failed: Vec<&str> = after["results"][0]["checks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|c| c["ok"] == false)
-        .map(|c| c["code"].as_str().unwrap())
-        .collect();
-    assert_eq!(failed, ["BASE_CHANGED"]);
+    assert_eq!(failed_codes(&after["results"][0]["checks"]), ["BASE_CHANGED"]);
 }
 
 #[test]

@@ -6,6 +6,7 @@
 
 mod parallel;
 mod reader;
+mod records;
 mod rivals;
 
 pub(crate) use parallel::pipeline;
