@@ -5,7 +5,7 @@ use super::output::{Report, Style};
 use crate::domain::draft::DraftType;
 use crate::domain::duration::relative;
 use crate::error::{Error, Result};
-use crate::service::{ListFilter, Listed};
+use crate::service::{Conflict, Conflicts, ListFilter, Listed};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::io::{self, Write};
@@ -220,43 +220,5 @@ fn first_line(text: Option<&str>) -> String {
         format!("{}…", line.chars().take(47).collect::<String>())
     } else {
         line.to_string()
-    }
-}
-
-/// Pending drafts that propose the same resource.
-#[derive(Default)]
-struct Conflicts {
-    by_resource: std::collections::BTreeMap<String, Vec<String>>,
-}
-
-#[derive(serde::Serialize)]
-struct Conflict {
-    resource: String,
-    drafts: Vec<String>,
-}
-
-impl Conflicts {
-    fn key(entry: &Listed) -> Option<(String, String)> {
-        let resource = entry.pending_resource()?;
-        let Listed::Draft(view) = entry else { return None };
-        Some((resource, view.id.to_string()))
-    }
-
-    fn note(&mut self, entry: &Listed) {
-        if let Some((resource, id)) = Self::key(entry) {
-            self.add(resource, id);
-        }
-    }
-
-    fn add(&mut self, resource: String, id: String) {
-        self.by_resource.entry(resource).or_default().push(id);
-    }
-
-    fn found(self) -> Vec<Conflict> {
-        self.by_resource
-            .into_iter()
-            .filter(|(_, drafts)| drafts.len() > 1)
-            .map(|(resource, drafts)| Conflict { resource, drafts })
-            .collect()
     }
 }

@@ -83,9 +83,21 @@ pub fn discarded() -> Arc<JsonObject> {
 pub fn listing() -> Arc<JsonObject> {
     object(json!({
         "type": "object",
-        "required": ["drafts", "schema_version"],
+        "required": ["drafts", "conflicts", "schema_version"],
         "properties": {
             "drafts": { "type": "array", "items": listed_draft() },
+            "conflicts": {
+                "type": "array",
+                "description": "Pending drafts that propose the same resource: applying one makes the rest BASE_CHANGED",
+                "items": {
+                    "type": "object",
+                    "required": ["resource", "drafts"],
+                    "properties": {
+                        "resource": { "type": "string" },
+                        "drafts": { "type": "array", "items": { "type": "string" } }
+                    }
+                }
+            },
             "schema_version": { "type": "integer" }
         }
     }))

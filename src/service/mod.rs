@@ -24,7 +24,7 @@ pub use doctor::{DoctorReport, Finding};
 pub use gate::{AuditReport, RefLine, Violation, read_ref_lines};
 pub use gc::{GcReport, GcRequest, RemovedDraft};
 pub use init::{InitOutcome, InitRequest};
-pub use read::{Change, DraftView, ListFilter, Listed, Listing, Shown};
+pub use read::{Change, Conflict, Conflicts, DraftView, ListFilter, Listed, Listing, Shown};
 pub use sync::{Landed, OperationReport, Outcome, PushedRef, SyncReport};
 pub use trust::{ConfigChanged, Timeline};
 pub use validate::{ValidateScope, Validated};

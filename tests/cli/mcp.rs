@@ -422,3 +422,26 @@ async fn an_mcp_create_carries_the_rationale_links_and_the_agents_run() {
     assert_eq!(draft["agent"]["session"], "run-9");
     assert_eq!(draft["evidence"], "verified");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn list_drafts_names_rival_drafts_so_an_agent_does_not_propose_twice() {
+    let repo = TestRepo::new();
+    let session = Session::start(&repo, &[]).await;
+    let first =
+        session.call("create_endpoint_draft", endpoint("stripe-prod")).await["id"].as_str().unwrap().to_string();
+    let second =
+        session.call("create_endpoint_draft", endpoint("stripe-prod")).await["id"].as_str().unwrap().to_string();
+    session.call("create_endpoint_draft", endpoint("alone")).await;
+
+    let listing = session.call("list_drafts", json!({})).await;
+    let mut rivals = vec![first.clone(), second.clone()];
+    rivals.sort();
+    let conflicts = listing["conflicts"].as_array().expect("a conflicts array");
+    assert_eq!(conflicts.len(), 1, "{listing}");
+    assert_eq!(conflicts[0]["resource"], "endpoints/stripe-prod.yaml");
+    let mut listed: Vec<String> = serde_json::from_value(conflicts[0]["drafts"].clone()).unwrap();
+    listed.sort();
+    assert_eq!(listed, rivals);
+    assert_eq!(session.call("show_draft", json!({"id": first})).await["conflicts"], json!([second]));
+    session.finish().await;
+}

@@ -674,8 +674,47 @@ impl Listed {
     }
 }
 
+/// Pending drafts that propose the same resource, gathered entry by entry
+/// as a listing goes (the CLI streams one; the API and MCP build one).
+#[derive(Default)]
+pub struct Conflicts {
+    by_resource: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct Conflict {
+    pub resource: String,
+    pub drafts: Vec<String>,
+}
+
+impl Conflicts {
+    pub fn key(entry: &Listed) -> Option<(String, String)> {
+        let resource = entry.pending_resource()?;
+        let Listed::Draft(view) = entry else { return None };
+        Some((resource, view.id.to_string()))
+    }
+
+    pub fn note(&mut self, entry: &Listed) {
+        if let Some((resource, id)) = Self::key(entry) {
+            self.add(resource, id);
+        }
+    }
+
+    pub fn add(&mut self, resource: String, id: String) {
+        self.by_resource.entry(resource).or_default().push(id);
+    }
+
+    pub fn found(self) -> Vec<Conflict> {
+        self.by_resource
+            .into_iter()
+            .filter(|(_, drafts)| drafts.len() > 1)
+            .map(|(resource, drafts)| Conflict { resource, drafts })
+            .collect()
+    }
+}
+
 impl Listing {
-    /// `{"drafts": [...]}`, what `draft --json list` prints.
+    /// `{"drafts": [...], "conflicts": [...]}`, what `draft --json list` prints.
     pub fn to_json(&self) -> serde_json::Value {
         let drafts: Vec<serde_json::Value> = self
             .entries
@@ -688,7 +727,9 @@ impl Listing {
                 entry.to_json(len)
             })
             .collect();
-        serde_json::json!({ "drafts": drafts })
+        let mut conflicts = Conflicts::default();
+        self.entries.iter().for_each(|entry| conflicts.note(entry));
+        serde_json::json!({ "drafts": drafts, "conflicts": conflicts.found() })
     }
 }
 
