@@ -107,6 +107,24 @@ def check_signature(repo, signers_text, record, line, signature, workdir):
     return out.returncode == 0
 
 
+def find_main(repo):
+    """Main as zen-draft finds it: `git config zen.mainBranch`, else main, else
+    master; the local branch, else origin's. Never whatever is checked out."""
+    names = []
+    try:
+        names.append(git(repo, "config", "zen.mainBranch").decode().strip())
+    except RuntimeError:
+        pass
+    for name in [n for n in names if n] + ["main", "master"]:
+        for ref in (f"refs/heads/{name}", f"refs/remotes/origin/{name}"):
+            try:
+                git(repo, "rev-parse", "--verify", "-q", ref)
+                return ref
+            except RuntimeError:
+                continue
+    return None
+
+
 def main(repo):
     problems = []
     try:
@@ -114,7 +132,10 @@ def main(repo):
     except RuntimeError:
         print("no evidence log here (refs/notes/zen-evidence); fetch it first")
         return 1
-    main_branch = "main"
+    main_branch = find_main(repo)
+    if main_branch is None:
+        print("no main branch here (zen.mainBranch, main or master); fetch it first")
+        return 1
     notes = tree_entries(repo, notes_tip)
     records = []
     for path, (_, blob) in notes.items():

@@ -45,6 +45,24 @@ fn an_honest_history_passes_both_with_the_same_root() {
     agree(&honest(), true);
 }
 
+/// Main is found as the tool finds it (`zen.mainBranch`, set by `init` for a
+/// main called otherwise).
+#[test]
+fn a_main_called_otherwise_is_found_by_both() {
+    let repo = TestRepo::empty();
+    repo.git(&["symbolic-ref", "HEAD", "refs/heads/trunk"]);
+    repo.write("README.md", b"# infra\n");
+    repo.write(".zen/allowed_signers", repo.install_keys().as_bytes());
+    repo.git(&["add", "README.md", ".zen/allowed_signers"]);
+    repo.git(&["commit", "-q", "-m", "Initial commit"]);
+    repo.draft(&["init", "--tenant", crate::support::TENANT]).success();
+    let one = repo.create_endpoint_as(Who::Agent, "one", &[]);
+    repo.draft(&["apply", &one]).success();
+    agree(&repo, true);
+    repo.commit_file_on_branch("trunk", "endpoints/sneaky.yaml", b"name: sneaky\n");
+    agree(&repo, false);
+}
+
 #[test]
 fn an_endpoint_on_main_without_an_apply_fails_both() {
     let repo = honest();

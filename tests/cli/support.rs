@@ -201,7 +201,7 @@ impl TestRepo {
     /// finds them, and returns the `allowed_signers` lines for them: alice may
     /// sign evidence and applies; the agent (as ops-bot, or as the default
     /// `mcp-agent`) only evidence.
-    fn install_keys(&self) -> String {
+    pub fn install_keys(&self) -> String {
         use std::os::unix::fs::PermissionsExt;
         let dir = self.keys_dir();
         std::fs::create_dir_all(&dir).expect("keys dir");
