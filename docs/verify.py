@@ -107,21 +107,43 @@ def check_signature(repo, signers_text, record, line, signature, workdir):
     return out.returncode == 0
 
 
+def branch_ref(repo, name):
+    """The branch `name`, local or origin's, as a full ref; None when neither exists."""
+    for ref in (f"refs/heads/{name}", f"refs/remotes/origin/{name}"):
+        try:
+            git(repo, "rev-parse", "--verify", "-q", ref)
+            return ref
+        except RuntimeError:
+            continue
+    return None
+
+
 def find_main(repo):
-    """Main as zen-draft finds it: `git config zen.mainBranch`, else main, else
-    master; the local branch, else origin's. Never whatever is checked out."""
+    """Main as zen-draft finds it, never whatever is checked out: the first of
+    `git config zen.mainBranch`, main, master and origin's default branch that
+    holds .zen/config.yaml, then the branch that config names as main."""
     names = []
     try:
         names.append(git(repo, "config", "zen.mainBranch").decode().strip())
     except RuntimeError:
         pass
-    for name in [n for n in names if n] + ["main", "master"]:
-        for ref in (f"refs/heads/{name}", f"refs/remotes/origin/{name}"):
-            try:
-                git(repo, "rev-parse", "--verify", "-q", ref)
-                return ref
-            except RuntimeError:
-                continue
+    names += ["main", "master"]
+    try:
+        head = git(repo, "symbolic-ref", "-q", "refs/remotes/origin/HEAD").decode().strip()
+        names.append(head.removeprefix("refs/remotes/origin/"))
+    except RuntimeError:
+        pass
+    for name in dict.fromkeys(n for n in names if n):
+        ref = branch_ref(repo, name)
+        if ref is None:
+            continue
+        try:
+            config = git(repo, "show", f"{ref}:.zen/config.yaml").decode()
+        except RuntimeError:
+            continue
+        named = next((line.split(":", 1)[1].split("#")[0].strip().strip("'\"")
+                      for line in config.splitlines() if line.startswith("main_branch:")), name)
+        return ref if named == name else branch_ref(repo, named)
     return None
 
 

@@ -39,14 +39,17 @@ impl<S, P: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Paramet
 /// (expected types, field names the tool declares, our own messages) is the
 /// tool's, not the caller's.
 fn without_values(message: &str) -> String {
+    // The last ", expected " is serde's own: only the tool's names follow it,
+    // whatever the caller's key or value holds.
     if let Some(rest) = message.strip_prefix("unknown field `") {
-        let expected = rest.split_once("`, ").map_or("", |(_, tail)| tail);
-        return format!("an argument this tool does not take; {expected}");
+        let expected = rest.rsplit_once("`, expected ").map_or("", |(_, e)| e);
+        return format!("an argument this tool does not take; expected {expected}");
     }
     for prefix in ["invalid type: ", "invalid value: "] {
         if let Some(rest) = message.strip_prefix(prefix) {
-            let kind = rest.split([' ', ',']).next().unwrap_or("value");
-            let expected = rest.rsplit_once(", expected ").map_or("another", |(_, e)| e);
+            let (unexpected, expected) = rest.rsplit_once(", expected ").unwrap_or((rest, "another"));
+            // `string "…"`, `integer `5``, `floating point `1.5``, `unit value`: the kind, never the value.
+            let kind = unexpected.split(['"', '`']).next().unwrap_or("value").trim();
             return format!("{prefix}{kind}, expected {expected}");
         }
     }
@@ -76,6 +79,18 @@ mod tests {
             (
                 format!("unknown field `{secret}`, expected one of `id`, `reason`"),
                 "an argument this tool does not take; expected one of `id`, `reason`",
+            ),
+            (
+                format!("unknown field ``, {secret}`, expected `id`"),
+                "an argument this tool does not take; expected `id`",
+            ),
+            (
+                "invalid type: floating point `1.5`, expected a string".into(),
+                "invalid type: floating point, expected a string",
+            ),
+            (
+                format!("invalid type: string \"a, expected x {secret}\", expected a list"),
+                "invalid type: string, expected a list",
             ),
             ("missing field `id`".to_string(), "missing field `id`"),
             ("status must be one of pending, expired".to_string(), "status must be one of pending, expired"),

@@ -20,7 +20,8 @@ const SECRET: &str = "sk_live_4eC39HqLyjWDarjtT1zdp7dcXyZ";
 /// Runs `command` to completion, or kills it after two minutes: a client
 /// that hangs fails its test instead of stalling the suite.
 fn finish(mut command: Command) -> std::process::Output {
-    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the client starts");
+    let mut child =
+        command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the client starts");
     let pipe = |mut reader: Box<dyn Read + Send>| {
         std::thread::spawn(move || {
             let mut bytes = Vec::new();

@@ -59,6 +59,10 @@ fn a_main_called_otherwise_is_found_by_both() {
     let one = repo.create_endpoint_as(Who::Agent, "one", &[]);
     repo.draft(&["apply", &one]).success();
     agree(&repo, true);
+    // A fresh clone has no zen.mainBranch: both find trunk as origin's default branch.
+    let clone = TestRepo::blank_clone_with(&[repo.path.to_str().unwrap()], &repo);
+    clone.draft(&["sync", "--no-push"]).success();
+    agree(&clone, true);
     repo.commit_file_on_branch("trunk", "endpoints/sneaky.yaml", b"name: sneaky\n");
     agree(&repo, false);
 }

@@ -707,6 +707,12 @@ impl Conflicts {
     pub fn found(self) -> Vec<Conflict> {
         self.by_resource
             .into_iter()
+            .map(|(resource, mut drafts)| {
+                // One draft may sit at two paths (the 0.1 layout and this one).
+                drafts.sort();
+                drafts.dedup();
+                (resource, drafts)
+            })
             .filter(|(_, drafts)| drafts.len() > 1)
             .map(|(resource, drafts)| Conflict { resource, drafts })
             .collect()

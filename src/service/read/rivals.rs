@@ -87,14 +87,14 @@ impl Shard {
     /// or the new one. Failing to is never an error: the next lookup rebuilds.
     fn save(&self, store: &Store, shard: &str) {
         let path = Self::path(store, shard);
+        let dir = path.parent().expect("a shard lives in a folder");
+        // Unique per process and per write: `draft serve` saves from several
+        // threads at once.
+        static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let temp = dir.join(format!("{shard}.{}.{n}.tmp", std::process::id()));
         let write = || -> std::io::Result<()> {
-            let dir = path.parent().expect("a shard lives in a folder");
             std::fs::create_dir_all(dir)?;
-            // Unique per process and per write: `draft serve` saves from
-            // several threads at once.
-            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-            let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let temp = dir.join(format!("{shard}.{}.{n}.tmp", std::process::id()));
             let mut out = std::io::BufWriter::new(std::fs::File::create(&temp)?);
             writeln!(out, "{HEADER} {}", self.tip)?;
             for (resource, file) in &self.entries {
@@ -103,7 +103,10 @@ impl Shard {
             out.into_inner().map_err(|e| e.into_error())?;
             std::fs::rename(&temp, &path)
         };
-        let _ = write();
+        if write().is_err() {
+            // Never leave a temp file behind: its name is never reused.
+            let _ = std::fs::remove_file(&temp);
+        }
     }
 }
 
