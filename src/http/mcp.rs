@@ -17,7 +17,7 @@
 use super::auth::same_secret;
 use super::refusal::Refusal;
 use super::{AppState, Caller};
-use crate::mcp::{DraftServer, write_readiness};
+use crate::mcp::{DraftServer, read_only_reason, write_readiness};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
@@ -34,7 +34,7 @@ pub(crate) fn service(state: &AppState) -> StreamableHttpService<DraftServer, Lo
     let env = state.caller_env(&Caller::Agent);
     let read_only = match write_readiness(Some(&repo), &env) {
         Ok(None) => None,
-        Ok(Some(why)) => Some(format!("it cannot sign as the agent: {}: {}", why.code, why.message)),
+        Ok(Some(why)) => Some(read_only_reason(&why)),
         Err(why) => Some(format!("the repository cannot be read: {}: {}", why.code, why.message)),
     };
     if let Some(why) = &read_only {
@@ -50,11 +50,9 @@ pub(crate) fn service(state: &AppState) -> StreamableHttpService<DraftServer, Lo
         .enforce_origin_validation()
         .with_json_response(true)
         .with_cancellation_token(state.shutdown().child_token());
-    StreamableHttpService::new(
-        move || Ok(DraftServer::new(Some(repo.clone()), env.clone(), read_only.clone())),
-        Arc::new(LocalSessionManager::default()),
-        config,
-    )
+    // Built once: rmcp asks the factory for a server on every request.
+    let server = DraftServer::new(Some(repo), env, read_only);
+    StreamableHttpService::new(move || Ok(server.clone()), Arc::new(LocalSessionManager::default()), config)
 }
 
 /// Lets through only requests with a bearer token this server accepts.

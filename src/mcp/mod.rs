@@ -92,9 +92,17 @@ impl DraftServer {
         DraftServer { shared: Arc::new(Shared { repo, env, read_only }), tool_router }
     }
 
-    /// Opens the service for one call.
-    fn open(&self) -> Result<Service> {
-        Service::open(self.shared.repo.as_deref(), self.shared.env.clone())
+    /// Opens the service on a blocking thread (git and signing block) and
+    /// runs `work` there. `None` when the worker stopped on a bug: never the
+    /// join error's text, as a panic's message can quote a value.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Service) -> Result<T> + Send + 'static,
+    ) -> Option<Result<T>> {
+        let shared = Arc::clone(&self.shared);
+        tokio::task::spawn_blocking(move || work(&Service::open(shared.repo.as_deref(), shared.env.clone())?))
+            .await
+            .ok()
     }
 
     /// Runs one service call on a blocking thread (git and signing block),
@@ -105,10 +113,10 @@ impl DraftServer {
         tool: &'static str,
         work: impl FnOnce(&Service) -> Result<results::Done> + Send + 'static,
     ) -> CallToolResult {
-        let server = self.clone();
-        let joined = tokio::task::spawn_blocking(move || work(&server.open()?)).await;
-        // Never the join error's text: a panic's message can quote a value.
-        let outcome = joined.unwrap_or_else(|_| Err(Error::internal(format!("the {tool} call stopped on a bug"))));
+        let outcome = self
+            .blocking(work)
+            .await
+            .unwrap_or_else(|| Err(Error::internal(format!("the {tool} call stopped on a bug"))));
         match outcome {
             Ok(done) => {
                 log(format_args!("{tool}: ok"));
@@ -126,10 +134,9 @@ impl DraftServer {
         &self,
         work: impl FnOnce(&Service) -> Result<T> + Send + 'static,
     ) -> std::result::Result<T, ErrorData> {
-        let server = self.clone();
-        tokio::task::spawn_blocking(move || work(&server.open()?))
+        self.blocking(work)
             .await
-            .map_err(|_| ErrorData::internal_error("a read did not finish", None))?
+            .ok_or_else(|| ErrorData::internal_error("a read did not finish", None))?
             .map_err(|error| results::protocol_error(&error))
     }
 }
@@ -205,8 +212,8 @@ pub fn write_readiness(repo: Option<&std::path::Path>, env: &CallerEnv) -> Resul
 }
 
 /// The one line that says why a server is read-only.
-fn read_only_reason(why: &Error) -> String {
-    format!("{} {}: {}", "it cannot sign as the agent:", why.code, why.message)
+pub(crate) fn read_only_reason(why: &Error) -> String {
+    format!("it cannot sign as the agent: {}: {}", why.code, why.message)
 }
 
 /// Serves MCP on stdin/stdout until the client closes the connection.

@@ -74,10 +74,10 @@ pub fn read(service: &Service, target: &Target) -> Result<ReadResourceResult> {
     let (uri, document) = match target {
         Target::Pending => (LIST_URI.to_string(), service.list(&ListFilter::default())?.to_json()),
         Target::Draft(id) => {
+            // One lookup: the file and records are those of the draft shown.
             let shown = service.show(id)?;
-            let full = shown.view.id.to_string();
-            let file = service.draft_file(&full)?;
-            let records = service.draft_records(&full)?;
+            let file = service.draft_file(&shown.view)?;
+            let records = service.draft_records(&shown.view)?;
             (format!("{DRAFT_PREFIX}{id}"), json!({ "draft": shown.to_json(true), "file": file, "records": records }))
         }
     };

@@ -9,26 +9,23 @@ use super::DraftReader;
 use crate::error::Result;
 use crate::evidence::NOTES_REF;
 use crate::evidence::record::SignedRecord;
-use crate::service::Service;
+use crate::service::{DraftView, Service};
 use crate::store::BlobRead;
 
 impl Service {
-    /// The file of draft `id` (any unique prefix) as it is on the drafts branch.
-    pub fn draft_file(&self, id: &str) -> Result<String> {
-        let layout = self.layout()?;
-        let view = self.find(&layout, id)?;
+    /// The file of the draft `view` (as `show` found it) as it is on the
+    /// drafts branch.
+    pub fn draft_file(&self, view: &DraftView) -> Result<String> {
         Ok(match self.store.read_blob(view.blob, crate::yaml::MAX_DOCUMENT_BYTES)? {
             BlobRead::Bytes(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             BlobRead::TooLarge(_) => String::new(),
         })
     }
 
-    /// The signed records of draft `id` (any unique prefix), as its notes
-    /// index holds them: each record as its canonical JSON, its signature
-    /// and its digest. Unreadable notes are left out (`evidence` says so).
-    pub fn draft_records(&self, id: &str) -> Result<Vec<serde_json::Value>> {
-        let layout = self.layout()?;
-        let view = self.find(&layout, id)?;
+    /// The signed records of the draft `view`, as its notes index holds
+    /// them: each record as its canonical JSON, its signature and its digest.
+    /// Unreadable notes are left out (`evidence` says so).
+    pub fn draft_records(&self, view: &DraftView) -> Result<Vec<serde_json::Value>> {
         let reader = DraftReader::new(&self.store, self.store.ref_target(NOTES_REF)?)?;
         let mut records: Vec<SignedRecord> =
             reader.records(&view.path)?.into_iter().filter_map(|r| r.ok()).map(|(_, s)| s).collect();
