@@ -23,10 +23,11 @@ pub struct Args {
 
 /// `sha256:` and 64 hex digits, whole: a digest cut short is a usage error.
 fn parse_digest(text: &str) -> std::result::Result<String, String> {
-    let hex =
-        text.trim().strip_prefix("sha256:").ok_or("expected sha256: and 64 hex digits, as `draft show` prints")?;
-    if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        Ok(text.trim().to_string())
+    let digest = text.trim();
+    if !digest.starts_with("sha256:") {
+        Err("expected sha256: and 64 hex digits, as `draft show` prints".to_string())
+    } else if crate::service::is_digest(digest) {
+        Ok(digest.to_string())
     } else {
         Err("expected sha256: and 64 hex digits, as `draft show` prints it, whole".into())
     }
@@ -78,17 +79,8 @@ impl Report for Applied {
                 self.resource
             )?;
         }
-        if !self.now_base_changed.is_empty() {
-            writeln!(
-                out,
-                "{} {} other pending draft{} for {} now {} BASE_CHANGED: {}",
-                style.yellow("note:"),
-                self.now_base_changed.len(),
-                if self.now_base_changed.len() == 1 { "" } else { "s" },
-                self.resource,
-                if self.now_base_changed.len() == 1 { "is" } else { "are" },
-                self.now_base_changed.join(", ")
-            )?;
+        if let Some(stale) = self.stale_note() {
+            writeln!(out, "{} {stale}", style.yellow("note:"))?;
         }
         writeln!(out, "The signed draft_applied record is on that commit: draft evidence prove {}", &self.id)
     }

@@ -1,7 +1,7 @@
 //! `draft list`: the drafts, as a table for people or JSON for CI.
 
 use super::Context;
-use super::output::{Report, Style};
+use super::output::{Report, SCHEMA_VERSION, Style};
 use crate::domain::draft::DraftType;
 use crate::domain::duration::relative;
 use crate::error::{Error, Result};
@@ -86,7 +86,8 @@ fn stream_json(service: &crate::service::Service, filter: &ListFilter) -> Result
         if let Some((resource, id)) = key {
             conflicts.add(resource, id);
         }
-        let separator: &[u8] = if started { b",\n" } else { b"{\"schema_version\": 1, \"drafts\": [\n" };
+        let opening = format!("{{\"schema_version\": {SCHEMA_VERSION}, \"drafts\": [\n");
+        let separator: &[u8] = if started { b",\n" } else { opening.as_bytes() };
         started = true;
         write_all(&mut out, separator)?;
         write_all(&mut out, &json)
@@ -98,7 +99,8 @@ fn stream_json(service: &crate::service::Service, filter: &ListFilter) -> Result
         }
         return Err(error);
     }
-    write_all(&mut out, if started { b"\n]" } else { b"{\"schema_version\": 1, \"drafts\": []" })?;
+    let empty = format!("{{\"schema_version\": {SCHEMA_VERSION}, \"drafts\": []");
+    write_all(&mut out, if started { b"\n]" } else { empty.as_bytes() })?;
     let found = serde_json::to_vec(&conflicts.found()).map_err(|e| Error::internal(e.to_string()))?;
     write_all(&mut out, b",\n\"conflicts\": ")?;
     write_all(&mut out, &found)?;

@@ -235,16 +235,7 @@ async fn apply(
     let applied = state.run(&visitor.caller(), move |service| service.apply(&target, digest.as_deref())).await;
     let flash = match applied {
         Ok(applied) => {
-            let stale = match applied.now_base_changed.len() {
-                0 => String::new(),
-                n => format!(
-                    " {n} other pending draft{} for {} now {} BASE_CHANGED: {}.",
-                    if n == 1 { "" } else { "s" },
-                    applied.resource,
-                    if n == 1 { "is" } else { "are" },
-                    applied.now_base_changed.join(", ")
-                ),
-            };
+            let stale = applied.stale_note().map(|note| format!(" {note}.")).unwrap_or_default();
             Flash::Done(format!(
                 "Applied draft {} to {} on main (commit {}).{stale}",
                 applied.id,

@@ -44,6 +44,26 @@ pub enum WorkTreeFollow {
     Pending,
 }
 
+impl Applied {
+    /// What the apply did to its rivals, as one sentence: "N other pending
+    /// draft(s) for R now is/are BASE_CHANGED: ids"; `None` when it made none
+    /// stale. The CLI and the dashboard both say it.
+    pub fn stale_note(&self) -> Option<String> {
+        let one = match self.now_base_changed.len() {
+            0 => return None,
+            n => n == 1,
+        };
+        Some(format!(
+            "{} other pending draft{} for {} now {} BASE_CHANGED: {}",
+            self.now_base_changed.len(),
+            if one { "" } else { "s" },
+            self.resource,
+            if one { "is" } else { "are" },
+            self.now_base_changed.join(", ")
+        ))
+    }
+}
+
 impl Service {
     /// Applies a draft as the human caller. `reviewed_digest` binds the apply
     /// to the spec digest the reviewer saw.

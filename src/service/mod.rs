@@ -27,7 +27,7 @@ pub use init::{InitOutcome, InitRequest};
 pub use read::{Change, Conflict, Conflicts, DraftView, ListFilter, Listed, Listing, Shown};
 pub use sync::{Landed, OperationReport, Outcome, PushedRef, SyncReport};
 pub use trust::{ConfigChanged, Timeline};
-pub use validate::{ValidateScope, Validated};
+pub use validate::{ValidateScope, Validated, is_digest};
 
 use crate::domain::config::{CONFIG_PATH, Config};
 use crate::domain::identity::IdentityEnv;

@@ -124,7 +124,8 @@ fn evidence_check(evidence: EvidenceState, has_log: bool, spec_digest: Option<&s
     }
 }
 
-pub(crate) fn is_digest(text: &str) -> bool {
+/// Whether `text` is a whole spec digest: `sha256:` and 64 hex digits.
+pub fn is_digest(text: &str) -> bool {
     text.strip_prefix("sha256:").is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
