@@ -258,8 +258,7 @@ impl Service {
             None => check_signature(signed, &timeline.for_record(&signed.record), now),
         };
         // What the notes say, for the checks against main and the index.
-        let entries_config_count: Vec<bool> =
-            entries.iter().map(|e| e.note.as_ref().is_ok_and(|n| n.record.is_config())).collect();
+        let config_notes = entries.iter().filter(|e| e.note.as_ref().is_ok_and(|n| n.record.is_config())).count();
         let mut applied_on: HashMap<Oid, SignedRecord> = HashMap::new();
         let mut config_on: HashMap<Oid, SignedRecord> = HashMap::new();
         let mut by_blob: HashMap<Oid, (String, &'static str)> = HashMap::new();
@@ -287,7 +286,6 @@ impl Service {
         let mut logged: Vec<(u64, &str)> = config_on.values().map(|c| (c.record.position(), c.canonical())).collect();
         indexed.sort_unstable();
         logged.sort_unstable();
-        let config_notes = notes.iter().zip(&entries_config_count).filter(|(_, is_config)| **is_config).count();
         if indexed != logged || config_notes != logged.len() {
             report.problems.push(Problem {
                 position: None,

@@ -941,7 +941,6 @@ impl Service {
                     "propose the change as a draft",
                 );
             }
-            let _ = CONFIG_PATH;
         }
         Ok(())
     }

@@ -14,7 +14,7 @@
 //! reads it only after its refs moved, to say which drafts it made
 //! `BASE_CHANGED`).
 
-use super::reader::{DraftReader, Interpreter, RawDraft};
+use super::reader::{DraftReader, Interpreter};
 use super::{Layout, ListFilter, Listed, Service};
 use crate::domain::draft::Status;
 use crate::domain::draft_id::{DRAFTS_DIR, DraftId};
@@ -126,12 +126,9 @@ impl Service {
         if files.is_empty() {
             return Ok(Vec::new());
         }
-        let reader = DraftReader::new(&self.store, None)?;
-        let interpreter = Interpreter::new(&self.store, layout.main.commit, self.now())?;
-        let mut rivals: Vec<Rival> = reader
-            .raw(&files, false, &|_, _| false)?
-            .iter()
-            .map(|raw| interpreter.listed(raw))
+        let mut rivals: Vec<Rival> = self
+            .read_files(layout, &files)?
+            .into_iter()
             .filter(|listed| listed.pending_resource().as_deref() == Some(resource))
             .filter_map(|listed| match listed {
                 Listed::Draft(view) if Some(view.id) != own => {
@@ -144,6 +141,13 @@ impl Service {
         rivals.sort();
         rivals.dedup_by(|a, b| a.id == b.id);
         Ok(rivals)
+    }
+
+    /// The draft files (path, blob) read and made sense of, evidence unjudged.
+    fn read_files(&self, layout: &Layout, files: &[(String, Oid)]) -> Result<Vec<Listed>> {
+        let reader = DraftReader::new(&self.store, None)?;
+        let interpreter = Interpreter::new(&self.store, layout.main.commit, self.now())?;
+        Ok(reader.raw(files, false, &|_, _| false)?.iter().map(|raw| interpreter.listed(raw)).collect())
     }
 
     /// Shard `name` as of the drafts commit `tip`: as saved, brought forward,
@@ -182,12 +186,9 @@ impl Service {
         shard.entries.retain(|(_, path)| !gone.contains(path.as_str()));
         let files: Vec<(String, Oid)> =
             changed.iter().filter_map(|(path, blob)| Some((path.clone(), (*blob)?))).collect();
-        let reader = DraftReader::new(&self.store, None)?;
-        let interpreter = Interpreter::new(&self.store, layout.main.commit, self.now())?;
-        let raws: Vec<RawDraft> = reader.raw(&files, false, &|_, _| false)?;
-        shard.entries.extend(
-            raws.iter().filter_map(|raw| entry_of(&interpreter.listed(raw))).filter(|(r, _)| shard_of(r) == name),
-        );
+        shard
+            .entries
+            .extend(self.read_files(layout, &files)?.iter().filter_map(entry_of).filter(|(r, _)| shard_of(r) == name));
         shard.tip = tip;
         Ok(Some(shard))
     }
