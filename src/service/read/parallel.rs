@@ -4,8 +4,9 @@
 //! compute (parse, check signatures, serialize): libgit2 serialises object
 //! reads behind one process-wide lock, so reading from several threads only
 //! makes them wait on each other. The reader hands chunks to the workers
-//! through a bounded queue, and hands their results on in the original order,
-//! so memory stays bounded for a branch of any size.
+//! through a bounded queue (and computes a chunk itself when the queue is
+//! full, so no core idles), and hands their results on in the original
+//! order, so memory stays bounded for a branch of any size.
 //!
 //! Must never: reorder results, drop one, or go on after a failure.
 
@@ -34,8 +35,11 @@ where
     P: Send,
     R: Send,
 {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-    if workers < 2 || items.len() <= CHUNK {
+    // The reading thread is the one that cannot be shared out, so it keeps
+    // a core to itself: one worker fewer than there are cores.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+    let workers = cores - 1;
+    if workers == 0 || items.len() <= CHUNK {
         for chunk in items.chunks(CHUNK) {
             for result in work(prepare(chunk)?)? {
                 each(result)?;
@@ -59,10 +63,7 @@ where
                     if stop.load(Ordering::SeqCst) {
                         continue;
                     }
-                    // A panic in a worker must not leave the reader waiting
-                    // on a queue nobody empties: it becomes this chunk's error.
-                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(prepared)))
-                        .unwrap_or_else(|_| Err(Error::internal("a worker stopped on a bug while reading drafts")));
+                    let result = guarded(work, prepared);
                     if result.is_err() {
                         stop.store(true, Ordering::SeqCst);
                     }
@@ -86,8 +87,14 @@ where
                     emitter.take(done, each)?;
                 }
                 let prepared = prepare(chunk)?;
-                if to_workers.send((index, prepared)).is_err() {
-                    break;
+                // With every worker busy, this thread computes the chunk
+                // itself rather than wait for one to be free.
+                match to_workers.try_send((index, prepared)) {
+                    Ok(()) => {}
+                    Err(mpsc::TrySendError::Full((index, prepared))) => {
+                        emitter.take((index, guarded(work, prepared)), each)?
+                    }
+                    Err(mpsc::TrySendError::Disconnected(_)) => break,
                 }
                 while let Ok(done) = results.try_recv() {
                     emitter.take(done, each)?;
@@ -114,6 +121,13 @@ where
             Err(Error::internal("a worker stopped before finishing its drafts"))
         }
     })
+}
+
+/// One chunk's work, a panic in it becoming the chunk's error: a worker
+/// that panicked must not leave the reader waiting on a queue nobody empties.
+fn guarded<P, R>(work: &ChunkWork<'_, P, R>, prepared: P) -> Result<Vec<R>> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(prepared)))
+        .unwrap_or_else(|_| Err(Error::internal("a worker stopped on a bug while reading drafts")))
 }
 
 /// Hands results on in chunk order, keeping early ones until their turn.
@@ -154,6 +168,44 @@ mod tests {
         )
         .unwrap();
         assert_eq!(seen, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+    }
+
+    /// With the worker busy, the reading thread computes chunks itself, and
+    /// the results still come back in order.
+    #[test]
+    fn the_reader_computes_when_the_workers_are_busy() {
+        let items: Vec<usize> = (0..40 * CHUNK).collect();
+        let caller = std::thread::current().id();
+        let by_caller = std::sync::atomic::AtomicUsize::new(0);
+        let mut seen = Vec::new();
+        pipeline(
+            &items,
+            &mut |chunk| Ok(chunk.to_vec()),
+            &|chunk: Vec<usize>| {
+                if std::thread::current().id() == caller {
+                    by_caller.fetch_add(1, Ordering::SeqCst);
+                }
+                // Work that takes far longer than preparing the chunk.
+                let until = std::time::Instant::now() + std::time::Duration::from_millis(2);
+                while std::time::Instant::now() < until {
+                    std::hint::spin_loop();
+                }
+                Ok(chunk)
+            },
+            &mut |r| {
+                seen.push(r);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, items);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let computed_here = by_caller.load(Ordering::SeqCst);
+        if cores > 1 {
+            assert!(computed_here > 0 && computed_here < 40, "{computed_here} of 40 chunks on the reading thread");
+        } else {
+            assert_eq!(computed_here, 40);
+        }
     }
 
     #[test]
