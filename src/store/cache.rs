@@ -16,9 +16,8 @@ use std::path::PathBuf;
 pub type CacheKey = [u8; 20];
 
 pub struct KeyCache {
-    path: Option<PathBuf>,
+    path: PathBuf,
     known: HashSet<CacheKey>,
-    added: Vec<CacheKey>,
 }
 
 impl KeyCache {
@@ -28,29 +27,29 @@ impl KeyCache {
         let known = std::fs::read(&path)
             .map(|bytes| bytes.chunks_exact(20).map(|c| c.try_into().expect("chunks of 20")).collect())
             .unwrap_or_default();
-        KeyCache { path: Some(path), known, added: Vec::new() }
+        KeyCache { path, known }
     }
 
     pub fn contains(&self, key: &CacheKey) -> bool {
         self.known.contains(key)
     }
 
-    pub fn insert(&mut self, key: CacheKey) {
-        if self.known.insert(key) {
-            self.added.push(key);
+    /// Appends the keys `learned` that it did not hold, each once. Appends
+    /// of whole records are atomic enough: a torn tail only loses the last
+    /// keys, which are recomputed next time. The keys are written from the
+    /// one list, never gathered into the set as well: a cold listing of a
+    /// large branch learns a key or two for every draft.
+    pub fn save(self, mut learned: Vec<CacheKey>) {
+        learned.retain(|key| !self.known.contains(key));
+        learned.sort_unstable();
+        learned.dedup();
+        if learned.is_empty() {
+            return;
         }
-    }
-
-    /// Appends what was learned. Appends of whole records are atomic enough:
-    /// a torn tail only loses the last keys, which are recomputed next time.
-    pub fn save(&mut self) {
-        let (Some(path), false) = (&self.path, self.added.is_empty()) else { return };
-        let bytes: Vec<u8> = self.added.iter().flatten().copied().collect();
         let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(path.parent().expect("the cache lives in a folder"))?;
-            std::fs::OpenOptions::new().create(true).append(true).open(path)?.write_all(&bytes)
+            std::fs::create_dir_all(self.path.parent().expect("the cache lives in a folder"))?;
+            std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?.write_all(learned.as_flattened())
         };
         let _ = write();
-        self.added.clear();
     }
 }

@@ -31,6 +31,7 @@ use git2::{ObjectType, Oid, Tree};
 use reader::{endpoint_spec, judge};
 use serde::Serialize;
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -511,11 +512,8 @@ impl Judging {
 
     /// Remembers what this walk verified, when it may.
     fn save(self) {
-        if let Some(mut cache) = self.cache {
-            for key in self.learned.into_inner().unwrap_or_default() {
-                cache.insert(key);
-            }
-            cache.save();
+        if let Some(cache) = self.cache {
+            cache.save(self.learned.into_inner().unwrap_or_default());
         }
     }
 }
@@ -676,9 +674,14 @@ impl Listed {
 
 /// Pending drafts that propose the same resource, gathered entry by entry
 /// as a listing goes (the CLI streams one; the API and MCP build one).
-#[derive(Default)]
+///
+/// A listing of 100,000 drafts must not keep 100,000 resource names: each
+/// resource is kept as a 128-bit keyed hash with the first draft proposing
+/// it, and its name only once a second draft proposes it too.
 pub struct Conflicts {
-    by_resource: std::collections::BTreeMap<String, Vec<String>>,
+    hashers: (RandomState, RandomState),
+    first: HashMap<u128, DraftId>,
+    rivals: std::collections::BTreeMap<String, Vec<DraftId>>,
 }
 
 #[derive(Debug, serde::Serialize)]
@@ -687,11 +690,21 @@ pub struct Conflict {
     pub drafts: Vec<String>,
 }
 
+impl Default for Conflicts {
+    fn default() -> Conflicts {
+        Conflicts {
+            hashers: (RandomState::new(), RandomState::new()),
+            first: HashMap::new(),
+            rivals: Default::default(),
+        }
+    }
+}
+
 impl Conflicts {
-    pub fn key(entry: &Listed) -> Option<(String, String)> {
+    pub fn key(entry: &Listed) -> Option<(String, DraftId)> {
         let resource = entry.pending_resource()?;
         let Listed::Draft(view) = entry else { return None };
-        Some((resource, view.id.to_string()))
+        Some((resource, view.id))
     }
 
     pub fn note(&mut self, entry: &Listed) {
@@ -700,21 +713,34 @@ impl Conflicts {
         }
     }
 
-    pub fn add(&mut self, resource: String, id: String) {
-        self.by_resource.entry(resource).or_default().push(id);
+    pub fn add(&mut self, resource: String, id: DraftId) {
+        if let Some(drafts) = self.rivals.get_mut(&resource) {
+            drafts.push(id);
+            return;
+        }
+        let (a, b) = (self.hashers.0.hash_one(&resource), self.hashers.1.hash_one(&resource));
+        match self.first.entry(u128::from(a) << 64 | u128::from(b)) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(id);
+            }
+            // One draft may sit at two paths (the 0.1 layout and this one).
+            std::collections::hash_map::Entry::Occupied(first) if *first.get() == id => {}
+            std::collections::hash_map::Entry::Occupied(first) => {
+                self.rivals.insert(resource, vec![*first.get(), id]);
+            }
+        }
     }
 
     pub fn found(self) -> Vec<Conflict> {
-        self.by_resource
+        self.rivals
             .into_iter()
             .map(|(resource, mut drafts)| {
-                // One draft may sit at two paths (the 0.1 layout and this one).
                 drafts.sort();
                 drafts.dedup();
                 (resource, drafts)
             })
             .filter(|(_, drafts)| drafts.len() > 1)
-            .map(|(resource, drafts)| Conflict { resource, drafts })
+            .map(|(resource, drafts)| Conflict { resource, drafts: drafts.iter().map(DraftId::to_string).collect() })
             .collect()
     }
 }
@@ -760,6 +786,33 @@ impl Shown {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Rivals are the drafts that share a resource, each once, by resource
+    /// then id; a resource proposed once, or by one draft at two paths, is
+    /// none.
+    #[test]
+    fn conflicts_are_shared_resources_each_draft_once() {
+        let id = |n: u8| DraftId::parse(&format!("01a230b4-8ddb-7911-8a5a-967fd7d7c6{n:02}")).unwrap();
+        let mut conflicts = Conflicts::default();
+        for (resource, n) in
+            [("endpoints/b.yaml", 3), ("endpoints/a.yaml", 9), ("endpoints/b.yaml", 1), ("endpoints/c.yaml", 4)]
+                .into_iter()
+                .chain([
+                    ("endpoints/c.yaml", 4),
+                    ("endpoints/b.yaml", 2),
+                    ("endpoints/b.yaml", 1),
+                    ("endpoints/a.yaml", 5),
+                ])
+        {
+            conflicts.add(resource.to_string(), id(n));
+        }
+        let found: Vec<(String, Vec<String>)> = conflicts.found().into_iter().map(|c| (c.resource, c.drafts)).collect();
+        let ids = |ns: &[u8]| ns.iter().map(|n| id(*n).to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            found,
+            vec![("endpoints/a.yaml".to_string(), ids(&[5, 9])), ("endpoints/b.yaml".to_string(), ids(&[1, 2, 3]))]
+        );
+    }
 
     /// The JSON a listing writes is the draft's own serialization, with the
     /// status people see and the derived fields after it.
