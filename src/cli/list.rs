@@ -81,8 +81,7 @@ fn stream_json(service: &crate::service::Service, filter: &ListFilter) -> Result
     let mut started = false;
     // Each draft's JSON is written on the worker threads that read it.
     let mut conflicts = Conflicts::default();
-    let mapped = |entry: Listed, short_len: usize| (entry.to_json_bytes(short_len), Conflicts::key(&entry));
-    let result = service.list_map(filter, &mapped, &mut |(json, key)| {
+    let result = service.list_json(filter, &mut |(json, key)| {
         if let Some((resource, id)) = key {
             conflicts.add(resource, id);
         }

@@ -4,6 +4,7 @@
 //! decide: they do not read it.
 
 use crate::support::*;
+use serde_json::Value;
 
 /// The cache key `list` uses for "this draft's evidence verified": SHA-256
 /// over a purpose tag, the draft blob, its records' index folder and the
@@ -58,4 +59,126 @@ fn deleting_the_cache_changes_no_answer() {
     std::fs::remove_dir_all(repo.path.join(".git/zen-draft")).unwrap();
     assert_eq!(repo.list_json(&["--all"]), warm);
     assert_eq!(repo.list_json(&["--all"]), warm, "and the refilled cache gives the same answer");
+}
+
+/// What `draft --json list` writes, byte for byte.
+fn listing(repo: &TestRepo, args: &[&str]) -> Vec<u8> {
+    let mut full = vec!["--json", "list"];
+    full.extend_from_slice(args);
+    repo.draft(&full).success().get_output().stdout.clone()
+}
+
+/// A branch with every kind of entry a listing writes: pending drafts (two
+/// rivals for one resource, one that would change main, one that would not),
+/// an applied and a discarded one, a draft planted without records in the
+/// 0.1 day-folder layout (and expired), and a file that is no draft.
+fn repo_with_every_entry() -> TestRepo {
+    let repo = TestRepo::new();
+    let applied = repo.create_endpoint("billing");
+    repo.draft(&["apply", &applied]).success();
+    repo.create_endpoint("billing");
+    repo.create_endpoint_as(Who::Agent, "refunds", &["--rationale", "retry \"storms\" \u{2014} see\nthe runbook"]);
+    repo.create_endpoint_as(Who::Agent, "refunds", &[]);
+    let discarded = repo.create_endpoint("payouts");
+    repo.draft(&["discard", &discarded]).success();
+    repo.plant_draft_file(EXPIRED_PATH, &fixture_bytes("drafts/valid/expired-endpoint.yaml"));
+    repo.plant_draft_file("drafts/2026/01/01/not-a-draft.yaml", b"version: [1\n");
+    repo
+}
+
+/// The rows a listing remembers stand in for the files it read: a second
+/// listing writes exactly what the first did, for every filter, and so does
+/// one after the rows are lost, cut short, or left by another build.
+#[test]
+fn a_remembered_listing_is_the_listing_read_from_git() {
+    let repo = repo_with_every_entry();
+    let rows = repo.path.join(".git/zen-draft/rows-v1");
+    let filters: [&[&str]; 4] = [&[], &["--all"], &["--status", "applied"], &["--type", "endpoint", "--all"]];
+    let cold: Vec<Vec<u8>> = filters.iter().map(|args| listing(&repo, args)).collect();
+    let all: Value = serde_json::from_slice(&cold[1]).unwrap();
+    let statuses: Vec<&str> = all["drafts"].as_array().unwrap().iter().map(|d| d["status"].as_str().unwrap()).collect();
+    for status in ["pending", "applied", "discarded", "expired", "invalid"] {
+        assert!(statuses.contains(&status), "no {status} entry in {all:#}");
+    }
+    assert_eq!(all["conflicts"].as_array().unwrap().len(), 1, "{all:#}");
+    assert!(std::fs::metadata(&rows).unwrap().len() > 0, "the first listing remembered rows");
+
+    let again = || filters.iter().map(|args| listing(&repo, args)).collect::<Vec<_>>();
+    assert_eq!(again(), cold, "remembered");
+    let full = std::fs::read(&rows).unwrap();
+    std::fs::write(&rows, &full[..full.len() * 2 / 3]).unwrap();
+    assert_eq!(again(), cold, "cut short");
+    let mut garbage = full.clone();
+    for byte in garbage.iter_mut().skip(200).step_by(7) {
+        *byte ^= 0x5a;
+    }
+    std::fs::write(&rows, &garbage).unwrap();
+    assert_eq!(again(), cold, "garbled");
+    let mut foreign = b"zen-draft listing rows v1, zen-draft 0.0.0\n".to_vec();
+    foreign.extend_from_slice(&full[full.iter().position(|&b| b == b'\n').unwrap() + 1..]);
+    std::fs::write(&rows, &foreign).unwrap();
+    assert_eq!(again(), cold, "another build's");
+    assert_ne!(std::fs::read(&rows).unwrap()[..foreign.len().min(44)], foreign[..44], "started again");
+    std::fs::remove_file(&rows).unwrap();
+    assert_eq!(again(), cold, "lost");
+}
+
+/// A second listing does not read a file it remembers: with a draft's blob
+/// gone from the object database, it still lists the draft as before, and
+/// only a listing without the rows finds the file unreadable.
+#[test]
+fn a_remembered_row_stands_in_for_its_file() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("billing");
+    let path = repo.show_json(&id)["path"].as_str().unwrap().to_string();
+    let first = listing(&repo, &[]);
+    let blob = repo.rev_parse(&format!("drafts:{path}"));
+    std::fs::remove_file(repo.path.join(format!(".git/objects/{}/{}", &blob[..2], &blob[2..]))).unwrap();
+    assert_eq!(listing(&repo, &[]), first);
+    std::fs::remove_file(repo.path.join(".git/zen-draft/rows-v1")).unwrap();
+    assert_eq!(repo.list_json(&[])[0]["status"], "invalid");
+}
+
+/// A row is a function of the draft file alone: a draft rewritten on the
+/// branch, or whose records changed, is read again, not shown as remembered.
+#[test]
+fn a_remembered_row_never_outlives_its_file_or_its_evidence() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint_as(Who::Agent, "billing", &[]);
+    let path = repo.show_json(&id)["path"].as_str().unwrap().to_string();
+    assert_eq!(repo.list_json(&[])[0]["evidence"], "verified");
+    assert_eq!(repo.list_json(&[])[0]["evidence"], "verified", "remembered");
+
+    let edited = repo.file_on("drafts", &path).replace("https://hooks.example.com/billing", GOOD_TARGET);
+    repo.plant_draft_file(&path, edited.as_bytes());
+    let listed = repo.list_json(&[]);
+    assert_eq!(listed[0]["proposed_spec"]["target_url"], GOOD_TARGET, "the file as it is now");
+    assert_eq!(listed[0]["evidence"], "invalid");
+
+    repo.git(&["update-ref", "-d", "refs/notes/zen-evidence"]);
+    assert_eq!(repo.list_json(&[])[0]["evidence"], "missing", "no records: nothing backs it");
+}
+
+/// The rows file stays about the size of the branch it lists, however often
+/// its files were rewritten: rows no listing uses any more are dropped.
+#[test]
+fn remembered_rows_do_not_pile_up() {
+    let repo = TestRepo::new();
+    let rows = repo.path.join(".git/zen-draft/rows-v1");
+    repo.create_endpoint("billing");
+    let fixture = String::from_utf8(fixture_bytes("drafts/valid/expired-endpoint.yaml")).unwrap();
+    let mut largest = 0;
+    // Each round rewrites one draft file (a new blob, so a new row) and lists.
+    for round in 0..100 {
+        let text = fixture.replace("version: 1\n", &format!("version: 1\nrationale: round {round:03}\n"));
+        assert_ne!(text, fixture);
+        repo.plant_draft_file(EXPIRED_PATH, text.as_bytes());
+        let listed: Value = serde_json::from_slice(&listing(&repo, &[])).unwrap();
+        assert_eq!(listed["drafts"][1]["rationale"], format!("round {round:03}"), "{listed:#}");
+        largest = largest.max(std::fs::metadata(&rows).unwrap().len());
+    }
+    let header = 44;
+    let per_row = (std::fs::metadata(&rows).unwrap().len() - header) / 2;
+    // Two rows in use; a rewrite once the file holds more than twice that and 64.
+    assert!(largest < header + per_row * (2 * 2 + 64 + 2), "{largest} bytes at most, {per_row} a row");
 }

@@ -8,10 +8,12 @@ mod parallel;
 mod reader;
 mod records;
 mod rivals;
+mod rows;
 
 pub(crate) use parallel::pipeline;
 pub(crate) use reader::{DraftReader, FoundRecords, draft_facts, read_note, read_record};
-use reader::{Interpreter, RawDraft, parse_notes};
+use reader::{Interpreter, RawDraft, parse_notes, proposed_blob};
+use rows::{Derived, Row, Rows};
 
 use super::evidence::check_signature;
 use super::{Layout, Service};
@@ -110,10 +112,14 @@ pub struct Shown {
 
 impl ListFilter {
     fn keeps(&self, entry: &Listed) -> bool {
-        let (status, draft_type) = match entry {
-            Listed::Draft(view) => (view.state.as_str(), Some(view.draft.draft_type)),
-            Listed::Invalid { .. } => ("invalid", None),
-        };
+        match entry {
+            Listed::Draft(view) => self.keeps_status(view.state.as_str(), Some(view.draft.draft_type)),
+            Listed::Invalid { .. } => self.keeps_status("invalid", None),
+        }
+    }
+
+    /// Whether an entry of this status (as people see it) and type is kept.
+    fn keeps_status(&self, status: &str, draft_type: Option<DraftType>) -> bool {
         if let Some(wanted) = &self.draft_type
             && draft_type != Some(*wanted)
         {
@@ -172,7 +178,32 @@ impl Service {
         each: &mut dyn FnMut(T) -> Result<()>,
     ) -> Result<()> {
         let layout = self.layout()?;
-        self.walk(&layout, filter, Checking::Shown, map, each)
+        self.walk(&layout, filter, Checking::Shown, map, None, each)
+    }
+
+    /// What `draft --json list` writes: each kept draft's JSON and the
+    /// resource it makes it a rival for, in tree order. The one listing that
+    /// remembers rows (`rows`): a second one reads no draft file it listed
+    /// before, only trees, and writes the same bytes.
+    pub fn list_json(
+        &self,
+        filter: &ListFilter,
+        each: &mut dyn FnMut(JsonEntry) -> Result<()>,
+    ) -> Result<()> {
+        let layout = self.layout()?;
+        let rows = Rows::load(&self.store);
+        let map = |entry: Listed, short_len: usize| (entry.to_json_bytes(short_len), Conflicts::key(&entry));
+        let render = |row: &Row, derived: &Derived<'_>| {
+            let rival = (derived.state == State::Pending)
+                .then_some(row.spec_name.as_deref())
+                .flatten()
+                .map(|name| (resource_path(name), row.id));
+            (row.render(derived), rival)
+        };
+        let remembering = Remembering { rows: &rows, render: &render };
+        self.walk(&layout, filter, Checking::Shown, &map, Some(&remembering), each)?;
+        rows.finish();
+        Ok(())
     }
 
     /// Every file under `drafts/`, read and checked, with its evidence judged
@@ -180,7 +211,7 @@ impl Service {
     pub(crate) fn load_all(&self, layout: &Layout, checking: Checking) -> Result<Vec<Listed>> {
         let mut entries = Vec::new();
         let all = ListFilter { all: true, ..ListFilter::default() };
-        self.walk(layout, &all, checking, &|entry, _| entry, &mut |entry| {
+        self.walk(layout, &all, checking, &|entry, _| entry, None, &mut |entry| {
             entries.push(entry);
             Ok(())
         })?;
@@ -189,12 +220,18 @@ impl Service {
 
     /// Reads every draft file on every core: parsed, filtered, evidence
     /// judged, mapped, and handed to `each` in tree order.
+    ///
+    /// With `remembering`, a draft whose row it holds (and whose evidence a
+    /// listing already verified, or which has no records) is not read: its
+    /// row is rendered instead; every other draft is read, and its row
+    /// learned.
     fn walk<T: Send>(
         &self,
         layout: &Layout,
         filter: &ListFilter,
         checking: Checking,
         map: &(dyn Fn(Listed, usize) -> T + Sync),
+        remembering: Option<&Remembering<'_, T>>,
         each: &mut dyn FnMut(T) -> Result<()>,
     ) -> Result<()> {
         let tip = self.drafts_tip(layout)?;
@@ -210,22 +247,76 @@ impl Service {
         let reader = DraftReader::new(&self.store, judging.notes_tip)?;
         let evidence = checking != Checking::Skip;
         let wants_notes = |blob, folder| judging.wants_notes(blob, folder);
-        let mut prepare = |chunk: &[(String, Oid)]| reader.raw(chunk, evidence, &wants_notes);
+        // A row stands for the file only when the evidence needs no notes
+        // either: none are indexed for it, or a listing verified exactly
+        // these (the evidence shown is then what judging would find).
+        let recall = |path: &str, blob: Oid, folder: Option<Oid>| -> Option<Row> {
+            let rows = remembering?.rows;
+            let key = Rows::key(blob);
+            if !rows.holds(&key) || (folder.is_some() && judging.wants_notes(blob, folder)) {
+                return None;
+            }
+            rows.get(&key).filter(|row| row.id.is_at(path))
+        };
+        let recall: Option<&reader::Remembered<'_>> = remembering.map(|_| &recall as &reader::Remembered<'_>);
+        let mut prepare = |chunk: &[(String, Oid)]| reader.raw(chunk, evidence, &wants_notes, recall);
+        let len_of = |id: &DraftId| short_len.get(id).copied().unwrap_or(36);
         let work = |raws: Vec<RawDraft>| -> Result<Vec<T>> {
-            let mut kept: Vec<(Listed, RawDraft)> = raws
+            // Rows are rendered as they come; files read are judged together
+            // (their signatures checked in one batch), then mapped in place.
+            let mut slots = Vec::with_capacity(raws.len());
+            let mut read: Vec<(Listed, RawDraft)> = Vec::new();
+            for mut raw in raws {
+                if let (Some(row), Some(remembering)) = (raw.row.take(), remembering) {
+                    let state = row.state(interpreter.now());
+                    if filter.keeps_status(state.as_str(), Some(row.draft_type)) {
+                        let short_id = row.id.short(len_of(&row.id));
+                        let derived = Derived {
+                            state,
+                            short_id: &short_id,
+                            path: &raw.path,
+                            change: interpreter.change_for(row.spec_name.as_deref(), row.proposed),
+                            evidence: if raw.folder.is_some() {
+                                EvidenceState::Verified
+                            } else {
+                                EvidenceState::Missing
+                            },
+                        };
+                        slots.push(Slot::Mapped((remembering.render)(&row, &derived)));
+                    }
+                    continue;
+                }
+                let entry = interpreter.listed(&raw);
+                if filter.keeps(&entry) {
+                    slots.push(Slot::Read(read.len()));
+                    read.push((entry, raw));
+                }
+            }
+            judging.judge(&mut read);
+            let mut learned = Vec::new();
+            let mut mapped: Vec<Option<T>> = read
                 .into_iter()
-                .map(|raw| (interpreter.listed(&raw), raw))
-                .filter(|(entry, _)| filter.keeps(entry))
+                .map(|(entry, raw)| {
+                    Some(match (entry, remembering) {
+                        (Listed::Draft(view), Some(remembering)) => {
+                            remembering.learn(&view, raw.blob, len_of(&view.id), &mut learned, map)
+                        }
+                        (Listed::Draft(view), None) => {
+                            let len = len_of(&view.id);
+                            map(Listed::Draft(view), len)
+                        }
+                        (invalid, _) => map(invalid, 36),
+                    })
+                })
                 .collect();
-            judging.judge(&mut kept);
-            Ok(kept
+            if let Some(remembering) = remembering {
+                remembering.rows.learn(&learned);
+            }
+            Ok(slots
                 .into_iter()
-                .map(|(entry, _)| {
-                    let len = match &entry {
-                        Listed::Draft(view) => short_len.get(&view.id).copied().unwrap_or(36),
-                        Listed::Invalid { .. } => 36,
-                    };
-                    map(entry, len)
+                .map(|slot| match slot {
+                    Slot::Mapped(mapped) => mapped,
+                    Slot::Read(at) => mapped[at].take().expect("each entry read is mapped once"),
                 })
                 .collect())
         };
@@ -308,7 +399,7 @@ impl Service {
                 let judging = Judging::new(self, layout, Checking::Exact)?;
                 let reader = DraftReader::new(&self.store, judging.notes_tip)?;
                 let interpreter = Interpreter::new(&self.store, layout.main.commit, judging.now)?;
-                let raws = reader.raw(&[(path.clone(), *blob)], true, &|_, _| true)?;
+                let raws = reader.raw(&[(path.clone(), *blob)], true, &|_, _| true, None)?;
                 let mut entries: Vec<(Listed, RawDraft)> =
                     raws.into_iter().map(|raw| (interpreter.listed(&raw), raw)).collect();
                 judging.judge(&mut entries);
@@ -414,6 +505,54 @@ impl Service {
 
 /// How many candidates an `AMBIGUOUS_ID` message names.
 const MAX_SHOWN_CANDIDATES: usize = 10;
+
+/// One entry of `draft --json list`: its JSON, and the resource whose rival
+/// it is while pending, with its id.
+pub type JsonEntry = (Vec<u8>, Option<(String, DraftId)>);
+
+/// How a walk that remembers rows renders one: the rows, and what makes of a
+/// row (with what is derived again) the same as the walk's map makes of the
+/// draft read from its file.
+pub(crate) struct Remembering<'a, T> {
+    rows: &'a Rows,
+    render: &'a (dyn Fn(&Row, &Derived<'_>) -> T + Sync),
+}
+
+impl<T> Remembering<'_, T> {
+    /// Renders a draft read from its file through its row, and learns the
+    /// row; through `map` when no row can be made of it.
+    fn learn(
+        &self,
+        view: &DraftView,
+        blob: Oid,
+        short_len: usize,
+        learned: &mut Vec<(CacheKey, Row)>,
+        map: &(dyn Fn(Listed, usize) -> T + Sync),
+    ) -> T {
+        let Ok(proposed) = proposed_blob(&view.draft) else {
+            return map(Listed::Draft(Box::new(view.clone())), short_len);
+        };
+        let row = Row::of(&view.draft, view.id, proposed);
+        let short_id = view.id.short(short_len);
+        let derived = Derived {
+            state: view.state,
+            short_id: &short_id,
+            path: &view.path,
+            change: view.change,
+            evidence: view.evidence,
+        };
+        let mapped = (self.render)(&row, &derived);
+        learned.push((Rows::key(blob), row));
+        mapped
+    }
+}
+
+/// One entry of a chunk, in order: mapped already, or the place of a file
+/// read that is judged with the others first.
+enum Slot<T> {
+    Mapped(T),
+    Read(usize),
+}
 
 /// The evidence side of a walk: what judging needs, shared by its workers.
 struct Judging {
@@ -586,48 +725,11 @@ struct DraftJson<'a> {
 impl Serialize for DraftJson<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         use serde::ser::SerializeMap;
-        let (view, d) = (self.view, &self.view.draft);
+        let view = self.view;
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("version", &d.version)?;
-        map.serialize_entry("id", &d.id)?;
-        map.serialize_entry("type", &d.draft_type)?;
+        rows::head_members(&view.draft, &mut map)?;
         map.serialize_entry("status", view.state.as_str())?;
-        map.serialize_entry("tenant", &d.tenant)?;
-        map.serialize_entry("created_by", &d.created_by)?;
-        map.serialize_entry("created_at", &d.created_at)?;
-        map.serialize_entry("expires_at", &d.expires_at)?;
-        map.serialize_entry("proposed_spec", &d.proposed_spec)?;
-        map.serialize_entry("base", &d.base)?;
-        if let Some(v) = &d.rationale {
-            map.serialize_entry("rationale", v)?;
-        }
-        if !d.links.is_empty() {
-            map.serialize_entry("links", &d.links)?;
-        }
-        if let Some(v) = &d.agent {
-            map.serialize_entry("agent", v)?;
-        }
-        if let Some(v) = &d.applied_by {
-            map.serialize_entry("applied_by", v)?;
-        }
-        if let Some(v) = &d.applied_at {
-            map.serialize_entry("applied_at", v)?;
-        }
-        if let Some(v) = &d.applied_commit {
-            map.serialize_entry("applied_commit", v)?;
-        }
-        if let Some(v) = &d.resource_created {
-            map.serialize_entry("resource_created", v)?;
-        }
-        if let Some(v) = &d.discarded_by {
-            map.serialize_entry("discarded_by", v)?;
-        }
-        if let Some(v) = &d.discarded_at {
-            map.serialize_entry("discarded_at", v)?;
-        }
-        if let Some(v) = &d.reason {
-            map.serialize_entry("reason", v)?;
-        }
+        rows::tail_members(&view.draft, &mut map)?;
         map.serialize_entry("short_id", &view.id.short(self.short_len))?;
         map.serialize_entry("path", &view.path)?;
         map.serialize_entry("change", &view.change)?;
@@ -847,5 +949,47 @@ mod tests {
             serde_json::to_string(&expected).unwrap(),
             "same keys, same order, same values"
         );
+    }
+
+    /// A remembered row renders exactly the bytes the draft read from its
+    /// file does, with every optional field, for every derived value.
+    #[test]
+    fn a_rows_json_is_the_drafts_json() {
+        let texts = [
+            "version: 1\nid: 01a230b4-8ddb-7911-8a5a-967fd7d7c629\ntype: endpoint\nstatus: discarded\ntenant: acme\n\
+             created_by: agent:ops-bot\ncreated_at: \"2026-12-01T08:24:28Z\"\nexpires_at: \"2026-12-08T08:24:28.5Z\"\n\
+             proposed_spec:\n  name: x\n  provider: stripe\n  target_url: https://h.example.com/x?a=\"b\"\nbase: null\n\
+             rationale: \"two\\nlines \\u2014 and a \\\"quote\\\"\"\nlinks:\n  - https://tickets.example.com/1\n\
+             agent:\n  model: m\n  session: s\ndiscarded_by: user:dana\ndiscarded_at: \"2026-12-02T08:24:28Z\"\nreason: dup\n",
+            "version: 1\nid: 01a230b4-8ddb-7911-8a5a-967fd7d7c629\ntype: endpoint\nstatus: pending\ntenant: acme\n\
+             created_by: user:dana\ncreated_at: \"2026-12-01T08:24:28Z\"\nexpires_at: \"2026-12-08T08:24:28Z\"\n\
+             proposed_spec:\n  name: x\n  provider: stripe\n  target_url: https://h.example.com/x\nbase: \"a: b\\n\"\n",
+        ];
+        for text in texts {
+            let draft: Draft = crate::yaml::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}: {text}"));
+            let id = DraftId::parse(&draft.id).unwrap();
+            let row = Row::of(&draft, id, None);
+            for (state, change, evidence) in [
+                (State::Pending, None, EvidenceState::Missing),
+                (State::Expired, Some(Change::New), EvidenceState::Verified),
+                (State::Discarded, Some(Change::Modify), EvidenceState::Invalid),
+            ] {
+                let view = DraftView {
+                    path: id.path(),
+                    blob: Oid::ZERO_SHA1,
+                    id,
+                    state,
+                    change,
+                    draft: draft.clone(),
+                    evidence,
+                };
+                let short_id = id.short(5);
+                let derived = Derived { state, short_id: &short_id, path: &view.path, change, evidence };
+                assert_eq!(
+                    String::from_utf8(row.render(&derived)).unwrap(),
+                    String::from_utf8(Listed::Draft(Box::new(view)).to_json_bytes(5)).unwrap()
+                );
+            }
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! becomes [`Listed::Invalid`]), or judge evidence without checking every
 //! signature it counts, through the check its caller chose.
 
+use super::rows::Row;
 use super::{Change, DraftView, EvidenceState, Listed};
 use crate::domain::draft::{Draft, DraftType};
 use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
@@ -43,7 +44,13 @@ pub(crate) struct RawDraft {
     pub folder: Option<Oid>,
     /// Its records' notes (blob, bytes or why not), when they were read.
     pub notes: Option<RawNotes>,
+    /// The listing row remembered for it, when the file was not read.
+    pub row: Option<Row>,
 }
+
+/// A listing row the reader may use instead of reading a draft file, given
+/// the file's path, blob and index folder.
+pub(crate) type Remembered<'a> = dyn Fn(&str, Oid, Option<Oid>) -> Option<Row> + 'a;
 
 /// Reads drafts and their records from one repository handle, on one thread,
 /// along the branch in tree order.
@@ -69,31 +76,49 @@ impl<'s> DraftReader<'s> {
             }
             Err(e) => Err(e.message),
         };
-        RawDraft { path: path.to_string(), blob, bytes, folder: None, notes: None }
+        RawDraft { path: path.to_string(), blob, bytes, folder: None, notes: None, row: None }
     }
 
     /// Reads draft files (path, blob); with `evidence`, each one's index
     /// folder, and its notes when `wants_notes` says so given the file's blob
-    /// and folder. All the files first, then all the folders and notes: a
-    /// pack keeps draft files, trees and notes apart, so reading them region
-    /// by region keeps the mapped pack windows few.
+    /// and folder. A file `remembered` has a row for is not read, nor are its
+    /// notes. All the folders first, then all the files, then all the notes:
+    /// a pack keeps draft files, trees and notes apart, so reading them
+    /// region by region keeps the mapped pack windows few.
     pub(crate) fn raw(
         &self,
         files: &[(String, Oid)],
         evidence: bool,
         wants_notes: &dyn Fn(Oid, Option<Oid>) -> bool,
+        remembered: Option<&Remembered<'_>>,
     ) -> Result<Vec<RawDraft>> {
-        let mut drafts: Vec<RawDraft> = files.iter().map(|(path, blob)| self.file(path, *blob)).collect();
+        let mut folders = Vec::with_capacity(files.len());
+        for (path, _) in files {
+            folders.push(if evidence { self.folder_id(path)? } else { None });
+        }
+        let mut drafts = Vec::with_capacity(files.len());
+        for ((path, blob), folder) in files.iter().zip(folders) {
+            let mut draft = match remembered.and_then(|remembered| remembered(path, *blob, folder)) {
+                Some(row) => RawDraft {
+                    path: path.clone(),
+                    blob: *blob,
+                    bytes: Ok(Vec::new()),
+                    folder: None,
+                    notes: None,
+                    row: Some(row),
+                },
+                None => self.file(path, *blob),
+            };
+            draft.folder = folder;
+            drafts.push(draft);
+        }
         if !evidence {
             return Ok(drafts);
         }
-        let mut folders = Vec::with_capacity(drafts.len());
         for draft in &mut drafts {
-            draft.folder = self.folder_id(&draft.path)?;
-            folders.push(draft.folder.filter(|_| wants_notes(draft.blob, draft.folder)));
-        }
-        for (draft, folder) in drafts.iter_mut().zip(folders) {
-            draft.notes = folder.map(|folder| self.notes_in(folder)).transpose()?;
+            if draft.row.is_none() && draft.folder.is_some() && wants_notes(draft.blob, draft.folder) {
+                draft.notes = draft.folder.map(|folder| self.notes_in(folder)).transpose()?;
+            }
         }
         Ok(drafts)
     }
@@ -211,15 +236,32 @@ impl Interpreter {
         let Some(name) = draft.spec_name() else {
             return Ok(None);
         };
-        let Some(current) = self.resources.get(&format!("{name}.yaml")) else {
+        if !self.resources.contains_key(&format!("{name}.yaml")) {
             return Ok(Some(Change::New));
-        };
-        let Some(spec) = endpoint_spec(draft) else {
-            return Ok(Some(Change::Modify));
-        };
-        let proposed = Oid::hash_object(ObjectType::Blob, spec.render_resource().as_bytes())?;
-        Ok(Some(if proposed == *current { Change::None } else { Change::Modify }))
+        }
+        Ok(self.change_for(Some(name), proposed_blob(draft)?))
     }
+
+    /// [`Interpreter::change`], from the draft's spec name and the blob
+    /// apply would write for it.
+    pub(crate) fn change_for(&self, name: Option<&str>, proposed: Option<Oid>) -> Option<Change> {
+        let current = self.resources.get(&format!("{}.yaml", name?));
+        Some(match (current, proposed) {
+            (None, _) => Change::New,
+            (Some(current), Some(proposed)) if proposed == *current => Change::None,
+            (Some(_), _) => Change::Modify,
+        })
+    }
+
+    pub(crate) fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+}
+
+/// The blob apply would write for an endpoint draft's spec.
+pub(crate) fn proposed_blob(draft: &Draft) -> Result<Option<Oid>> {
+    let Some(spec) = endpoint_spec(draft) else { return Ok(None) };
+    Ok(Some(Oid::hash_object(ObjectType::Blob, spec.render_resource().as_bytes())?))
 }
 
 /// Whether a draft's records back it, given how to check one signature

@@ -147,7 +147,7 @@ impl Service {
     fn read_files(&self, layout: &Layout, files: &[(String, Oid)]) -> Result<Vec<Listed>> {
         let reader = DraftReader::new(&self.store, None)?;
         let interpreter = Interpreter::new(&self.store, layout.main.commit, self.now())?;
-        Ok(reader.raw(files, false, &|_, _| false)?.iter().map(|raw| interpreter.listed(raw)).collect())
+        Ok(reader.raw(files, false, &|_, _| false, None)?.iter().map(|raw| interpreter.listed(raw)).collect())
     }
 
     /// Shard `name` as of the drafts commit `tip`: as saved, brought forward,
@@ -199,7 +199,7 @@ impl Service {
         let mut shards: BTreeMap<String, Vec<(String, String)>> =
             (0..=255u8).map(|b| (format!("{b:02x}"), Vec::new())).collect();
         let all = ListFilter { all: true, ..ListFilter::default() };
-        self.walk(layout, &all, super::Checking::Skip, &|listed, _| entry_of(&listed), &mut |entry| {
+        self.walk(layout, &all, super::Checking::Skip, &|listed, _| entry_of(&listed), None, &mut |entry| {
             if let Some(entry) = entry {
                 shards.entry(shard_of(&entry.0)).or_default().push(entry);
             }
