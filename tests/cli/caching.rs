@@ -139,6 +139,28 @@ fn a_remembered_row_stands_in_for_its_file() {
     assert_eq!(repo.list_json(&[])[0]["status"], "invalid");
 }
 
+/// What a row derives from main is derived again: a draft listed while its
+/// resource was new is `none` once a rival's apply wrote the same spec, and a later
+/// listing from the rows writes what one from the files does.
+#[test]
+fn a_remembered_row_follows_main() {
+    let repo = TestRepo::new();
+    let first = repo.create_endpoint("billing");
+    repo.create_endpoint_as(Who::Agent, "billing", &["--rationale", "the same spec, proposed again"]);
+    repo.create_endpoint("refunds");
+    let before: Value = serde_json::from_slice(&listing(&repo, &[])).unwrap();
+    assert!(before["drafts"].as_array().unwrap().iter().all(|d| d["change"] == "new"), "{before:#}");
+    repo.draft(&["apply", &first]).success();
+    let after = listing(&repo, &[]);
+    let parsed: Value = serde_json::from_slice(&after).unwrap();
+    let changes: Vec<&str> =
+        parsed["drafts"].as_array().unwrap().iter().map(|d| d["change"].as_str().unwrap()).collect();
+    assert_eq!(changes, ["none", "new"], "{parsed:#}");
+    assert_eq!(listing(&repo, &[]), after, "remembered again");
+    std::fs::remove_dir_all(repo.path.join(".git/zen-draft")).unwrap();
+    assert_eq!(listing(&repo, &[]), after, "read from git");
+}
+
 /// A row is a function of the draft file alone: a draft rewritten on the
 /// branch, or whose records changed, is read again, not shown as remembered.
 #[test]

@@ -12,7 +12,7 @@ mod rows;
 
 pub(crate) use parallel::pipeline;
 pub(crate) use reader::{DraftReader, FoundRecords, draft_facts, read_note, read_record};
-use reader::{Interpreter, RawDraft, parse_notes, proposed_blob};
+use reader::{Interpreter, RawDraft, parse_notes};
 use rows::{Derived, Row, Rows};
 
 use super::evidence::check_signature;
@@ -185,11 +185,7 @@ impl Service {
     /// resource it makes it a rival for, in tree order. The one listing that
     /// remembers rows (`rows`): a second one reads no draft file it listed
     /// before, only trees, and writes the same bytes.
-    pub fn list_json(
-        &self,
-        filter: &ListFilter,
-        each: &mut dyn FnMut(JsonEntry) -> Result<()>,
-    ) -> Result<()> {
+    pub fn list_json(&self, filter: &ListFilter, each: &mut dyn FnMut(JsonEntry) -> Result<()>) -> Result<()> {
         let layout = self.layout()?;
         let rows = Rows::load(&self.store);
         let map = |entry: Listed, short_len: usize| (entry.to_json_bytes(short_len), Conflicts::key(&entry));
@@ -256,7 +252,12 @@ impl Service {
             if !rows.holds(&key) || (folder.is_some() && judging.wants_notes(blob, folder)) {
                 return None;
             }
-            rows.get(&key).filter(|row| row.id.is_at(path))
+            let row = rows.get(&key).filter(|row| row.id.is_at(path))?;
+            if interpreter.change_of(row.spec_name.as_deref(), row.proposed).is_none() {
+                rows.outdated(key);
+                return None;
+            }
+            Some(row)
         };
         let recall: Option<&reader::Remembered<'_>> = remembering.map(|_| &recall as &reader::Remembered<'_>);
         let mut prepare = |chunk: &[(String, Oid)]| reader.raw(chunk, evidence, &wants_notes, recall);
@@ -275,7 +276,7 @@ impl Service {
                             state,
                             short_id: &short_id,
                             path: &raw.path,
-                            change: interpreter.change_for(row.spec_name.as_deref(), row.proposed),
+                            change: interpreter.change_of(row.spec_name.as_deref(), row.proposed).flatten(),
                             evidence: if raw.folder.is_some() {
                                 EvidenceState::Verified
                             } else {
@@ -299,7 +300,7 @@ impl Service {
                 .map(|(entry, raw)| {
                     Some(match (entry, remembering) {
                         (Listed::Draft(view), Some(remembering)) => {
-                            remembering.learn(&view, raw.blob, len_of(&view.id), &mut learned, map)
+                            remembering.learn(&view, raw.blob, len_of(&view.id), &interpreter, &mut learned, map)
                         }
                         (Listed::Draft(view), None) => {
                             let len = len_of(&view.id);
@@ -526,10 +527,11 @@ impl<T> Remembering<'_, T> {
         view: &DraftView,
         blob: Oid,
         short_len: usize,
+        interpreter: &Interpreter,
         learned: &mut Vec<(CacheKey, Row)>,
         map: &(dyn Fn(Listed, usize) -> T + Sync),
     ) -> T {
-        let Ok(proposed) = proposed_blob(&view.draft) else {
+        let Ok(proposed) = interpreter.proposed(&view.draft) else {
             return map(Listed::Draft(Box::new(view.clone())), short_len);
         };
         let row = Row::of(&view.draft, view.id, proposed);
@@ -968,7 +970,7 @@ mod tests {
         for text in texts {
             let draft: Draft = crate::yaml::parse(text.as_bytes()).unwrap_or_else(|e| panic!("{e}: {text}"));
             let id = DraftId::parse(&draft.id).unwrap();
-            let row = Row::of(&draft, id, None);
+            let row = Row::of(&draft, id, rows::Proposed::Nothing);
             for (state, change, evidence) in [
                 (State::Pending, None, EvidenceState::Missing),
                 (State::Expired, Some(Change::New), EvidenceState::Verified),

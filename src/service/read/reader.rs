@@ -7,7 +7,7 @@
 //! becomes [`Listed::Invalid`]), or judge evidence without checking every
 //! signature it counts, through the check its caller chose.
 
-use super::rows::Row;
+use super::rows::{Proposed, Row};
 use super::{Change, DraftView, EvidenceState, Listed};
 use crate::domain::draft::{Draft, DraftType};
 use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
@@ -236,21 +236,32 @@ impl Interpreter {
         let Some(name) = draft.spec_name() else {
             return Ok(None);
         };
-        if !self.resources.contains_key(&format!("{name}.yaml")) {
+        let Some(current) = self.resources.get(&format!("{name}.yaml")) else {
             return Ok(Some(Change::New));
-        }
-        Ok(self.change_for(Some(name), proposed_blob(draft)?))
+        };
+        Ok(Some(if proposed_blob(draft)? == Some(*current) { Change::None } else { Change::Modify }))
     }
 
-    /// [`Interpreter::change`], from the draft's spec name and the blob
-    /// apply would write for it.
-    pub(crate) fn change_for(&self, name: Option<&str>, proposed: Option<Oid>) -> Option<Change> {
-        let current = self.resources.get(&format!("{}.yaml", name?));
-        Some(match (current, proposed) {
-            (None, _) => Change::New,
-            (Some(current), Some(proposed)) if proposed == *current => Change::None,
-            (Some(_), _) => Change::Modify,
-        })
+    /// [`Interpreter::change`] of a remembered row; `None` when the row
+    /// cannot tell (its proposed blob was not computed, and main now has the
+    /// resource).
+    pub(crate) fn change_of(&self, name: Option<&str>, proposed: Proposed) -> Option<Option<Change>> {
+        let Some(name) = name else { return Some(None) };
+        let Some(current) = self.resources.get(&format!("{name}.yaml")) else { return Some(Some(Change::New)) };
+        match proposed {
+            Proposed::Blob(blob) if blob == *current => Some(Some(Change::None)),
+            Proposed::Blob(_) | Proposed::Nothing => Some(Some(Change::Modify)),
+            Proposed::NotComputed => None,
+        }
+    }
+
+    /// What a row remembers of the blob apply would write for `draft`: not
+    /// computed while main has no such resource.
+    pub(crate) fn proposed(&self, draft: &Draft) -> Result<Proposed> {
+        match draft.spec_name() {
+            Some(name) if !self.resources.contains_key(&format!("{name}.yaml")) => Ok(Proposed::NotComputed),
+            _ => Ok(proposed_blob(draft)?.map_or(Proposed::Nothing, Proposed::Blob)),
+        }
     }
 
     pub(crate) fn now(&self) -> DateTime<Utc> {
@@ -259,7 +270,7 @@ impl Interpreter {
 }
 
 /// The blob apply would write for an endpoint draft's spec.
-pub(crate) fn proposed_blob(draft: &Draft) -> Result<Option<Oid>> {
+fn proposed_blob(draft: &Draft) -> Result<Option<Oid>> {
     let Some(spec) = endpoint_spec(draft) else { return Ok(None) };
     Ok(Some(Oid::hash_object(ObjectType::Blob, spec.render_resource().as_bytes())?))
 }

@@ -49,12 +49,22 @@ pub(crate) struct Row {
     pub draft_type: DraftType,
     pub expires_at: DateTime<Utc>,
     pub spec_name: Option<String>,
-    /// The blob apply would write for its endpoint spec, when it has one.
-    pub proposed: Option<Oid>,
+    pub proposed: Proposed,
     /// The JSON members before `status`, and those after it up to the
     /// derived ones, without braces.
     head: Vec<u8>,
     tail: Vec<u8>,
+}
+
+/// The blob apply would write for a draft's spec: what tells `modify` from
+/// `none` once main has the resource. Not computed while main has none (the
+/// draft is `new`); such a row does not stand in for its file once main has.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Proposed {
+    Blob(Oid),
+    /// No endpoint spec to render.
+    Nothing,
+    NotComputed,
 }
 
 /// What is derived again on every listing.
@@ -67,7 +77,7 @@ pub(crate) struct Derived<'a> {
 }
 
 impl Row {
-    pub(crate) fn of(draft: &Draft, id: DraftId, proposed: Option<Oid>) -> Row {
+    pub(crate) fn of(draft: &Draft, id: DraftId, proposed: Proposed) -> Row {
         Row {
             id,
             status: draft.status,
@@ -124,11 +134,12 @@ impl Row {
             None => out.push(0),
         }
         match self.proposed {
-            Some(blob) => {
+            Proposed::Nothing => out.push(0),
+            Proposed::Blob(blob) => {
                 out.push(1);
                 out.extend_from_slice(blob.as_bytes());
             }
-            None => out.push(0),
+            Proposed::NotComputed => out.push(2),
         }
         bytes(&mut out, &self.head);
         bytes(&mut out, &self.tail);
@@ -155,8 +166,9 @@ impl Row {
             _ => return None,
         };
         let proposed = match input.take(1)?[0] {
-            0 => None,
-            1 => Some(Oid::from_bytes(input.take(20)?).ok()?),
+            0 => Proposed::Nothing,
+            1 => Proposed::Blob(Oid::from_bytes(input.take(20)?).ok()?),
+            2 => Proposed::NotComputed,
             _ => return None,
         };
         let head = input.bytes()?.to_vec();
@@ -294,6 +306,8 @@ pub(crate) struct Rows {
     appending: Mutex<Option<std::fs::File>>,
     /// Keys this listing found or learned: what a rewrite keeps.
     used: Mutex<Vec<CacheKey>>,
+    /// Keys whose row could not stand in for its file: learned again.
+    outdated: Mutex<HashSet<CacheKey>>,
 }
 
 /// The part of the file read last.
@@ -354,6 +368,7 @@ impl Rows {
             reading: Mutex::new(Block::default()),
             appending: Mutex::new(None),
             used: Mutex::new(Vec::with_capacity(records)),
+            outdated: Mutex::new(HashSet::new()),
         }
     }
 
@@ -391,12 +406,20 @@ impl Rows {
         (header[24..] == check(key, row)).then(|| Row::decode(row)).flatten()
     }
 
+    /// Marks the row under `key` as one to learn again (the last record of
+    /// a key is the one read).
+    pub(crate) fn outdated(&self, key: CacheKey) {
+        lock(&self.outdated).insert(key);
+    }
+
     /// Appends rows a listing read from their files, those the file does not
-    /// hold yet, in one write.
+    /// hold yet (or holds outdated), in one write.
     pub(crate) fn learn(&self, rows: &[(CacheKey, Row)]) {
         let mut bytes = Vec::new();
         let mut keys = Vec::new();
-        for (key, row) in rows.iter().filter(|(key, _)| !self.index.contains_key(key)) {
+        let outdated = lock(&self.outdated);
+        let new = |key: &CacheKey| !self.index.contains_key(key) || outdated.contains(key);
+        for (key, row) in rows.iter().filter(|(key, _)| new(key)) {
             let encoded = row.encode();
             bytes.extend_from_slice(key);
             bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
@@ -404,6 +427,7 @@ impl Rows {
             bytes.extend_from_slice(&encoded);
             keys.push(*key);
         }
+        drop(outdated);
         if keys.is_empty() {
             return;
         }
@@ -527,7 +551,7 @@ mod tests {
             proposed_spec:\n  name: x\n  provider: stripe\n  target_url: https://h.example.com/x\nbase: null\n";
         let draft: Draft = crate::yaml::parse(text.as_bytes()).unwrap();
         let id = DraftId::parse(&draft.id).unwrap();
-        Row::of(&draft, id, Some(Oid::hash_object(git2::ObjectType::Blob, b"x").unwrap()))
+        Row::of(&draft, id, Proposed::Blob(Oid::hash_object(git2::ObjectType::Blob, b"x").unwrap()))
     }
 
     #[test]
