@@ -74,6 +74,82 @@ impl Store {
         Ok(self.repo().treebuilder(None)?.write()?)
     }
 
+    /// Every blob under the folder `dir` of `tree`, in tree order, with the
+    /// tree id of its index folder in `index`: the folder at the same path
+    /// without `.yaml` (how the notes tree indexes a draft's records). With
+    /// a memo, each folder `depth` levels below `dir` is remembered whole,
+    /// by its tree and its index's, and not read again while both are the same.
+    pub fn draft_files(
+        &self,
+        tree: &Tree<'_>,
+        dir: &str,
+        index: Option<&Tree<'_>>,
+        memo: Option<(&dyn FolderMemo, usize)>,
+    ) -> Result<Vec<DraftFile>> {
+        let mut out = Vec::new();
+        let Some(sub) = self.subtree(tree, dir)? else {
+            return Ok(out);
+        };
+        let index = match index {
+            Some(index) => self.subtree(index, dir)?,
+            None => None,
+        };
+        self.collect_draft_files(&sub, index.as_ref(), dir, 1, memo, &mut out)?;
+        Ok(out)
+    }
+
+    fn collect_draft_files(
+        &self,
+        tree: &Tree<'_>,
+        index: Option<&Tree<'_>>,
+        prefix: &str,
+        depth: usize,
+        memo: Option<(&dyn FolderMemo, usize)>,
+        out: &mut Vec<DraftFile>,
+    ) -> Result<()> {
+        let in_index = |name: &str| -> Option<Oid> {
+            let entry = index?.get_name(name)?;
+            (entry.kind() == Some(ObjectType::Tree)).then(|| entry.id())
+        };
+        for entry in tree.iter() {
+            let Ok(name) = entry.name() else { continue };
+            let path = format!("{prefix}/{name}");
+            match entry.kind() {
+                Some(ObjectType::Tree) => {
+                    let index_id = in_index(name);
+                    let remembered = memo.filter(|(_, at)| *at == depth);
+                    if let Some((memo, _)) = remembered
+                        && let Some(files) = memo.get(entry.id(), index_id)
+                    {
+                        out.extend(
+                            files.into_iter().map(|(below, blob, folder)| (path.clone() + &below, blob, folder)),
+                        );
+                        continue;
+                    }
+                    let sub = self.repo().find_tree(entry.id())?;
+                    let sub_index = index_id.map(|id| self.repo().find_tree(id)).transpose()?;
+                    match remembered {
+                        Some((memo, _)) => {
+                            let mut files = Vec::new();
+                            self.collect_draft_files(&sub, sub_index.as_ref(), "", depth + 1, None, &mut files)?;
+                            memo.put(entry.id(), index_id, &files);
+                            out.extend(
+                                files.into_iter().map(|(below, blob, folder)| (path.clone() + &below, blob, folder)),
+                            );
+                        }
+                        None => self.collect_draft_files(&sub, sub_index.as_ref(), &path, depth + 1, memo, out)?,
+                    }
+                }
+                Some(ObjectType::Blob) => {
+                    let folder = in_index(name.strip_suffix(".yaml").unwrap_or(name));
+                    out.push((path, entry.id(), folder));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Every blob under the folder `dir` of `tree`, as (path, blob id), in tree order.
     pub fn blobs_under(&self, tree: &Tree<'_>, dir: &str) -> Result<Vec<(String, Oid)>> {
         let mut out = Vec::new();
@@ -202,6 +278,17 @@ impl Store {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// A file under `drafts/`: its path, blob, and the tree id of its records'
+/// index folder, when there is one.
+pub type DraftFile = (String, Oid, Option<Oid>);
+
+/// Whole folders of draft files a listing remembers, by the folder's tree
+/// id and its index folder's (paths below the folder, starting with `/`).
+pub trait FolderMemo {
+    fn get(&self, folder: Oid, index: Option<Oid>) -> Option<Vec<DraftFile>>;
+    fn put(&self, folder: Oid, index: Option<Oid>, files: &[DraftFile]);
 }
 
 /// Finds folders of one tree along paths that come in tree order, keeping

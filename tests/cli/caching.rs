@@ -105,38 +105,50 @@ fn a_remembered_listing_is_the_listing_read_from_git() {
 
     let again = || filters.iter().map(|args| listing(&repo, args)).collect::<Vec<_>>();
     assert_eq!(again(), cold, "remembered");
-    let full = std::fs::read(&rows).unwrap();
-    std::fs::write(&rows, &full[..full.len() * 2 / 3]).unwrap();
-    assert_eq!(again(), cold, "cut short");
-    let mut garbage = full.clone();
-    for byte in garbage.iter_mut().skip(200).step_by(7) {
-        *byte ^= 0x5a;
+    for (name, what) in [("rows-v1", "rows"), ("folders-v1", "folders")] {
+        let file = repo.path.join(".git/zen-draft").join(name);
+        let full = std::fs::read(&file).unwrap();
+        std::fs::write(&file, &full[..full.len() * 2 / 3]).unwrap();
+        assert_eq!(again(), cold, "{name} cut short");
+        let mut garbage = full.clone();
+        for byte in garbage.iter_mut().skip(200).step_by(7) {
+            *byte ^= 0x5a;
+        }
+        std::fs::write(&file, &garbage).unwrap();
+        assert_eq!(again(), cold, "{name} garbled");
+        let line = format!("zen-draft listing {what} v1, zen-draft 0.0.0\n");
+        let mut foreign = line.as_bytes().to_vec();
+        foreign.extend_from_slice(&full[full.iter().position(|&b| b == b'\n').unwrap() + 1..]);
+        std::fs::write(&file, &foreign).unwrap();
+        assert_eq!(again(), cold, "{name} from another build");
+        assert!(!std::fs::read(&file).unwrap().starts_with(line.as_bytes()), "{name} started again");
+        std::fs::remove_file(&file).unwrap();
+        assert_eq!(again(), cold, "{name} lost");
     }
-    std::fs::write(&rows, &garbage).unwrap();
-    assert_eq!(again(), cold, "garbled");
-    let mut foreign = b"zen-draft listing rows v1, zen-draft 0.0.0\n".to_vec();
-    foreign.extend_from_slice(&full[full.iter().position(|&b| b == b'\n').unwrap() + 1..]);
-    std::fs::write(&rows, &foreign).unwrap();
-    assert_eq!(again(), cold, "another build's");
-    assert_ne!(std::fs::read(&rows).unwrap()[..foreign.len().min(44)], foreign[..44], "started again");
-    std::fs::remove_file(&rows).unwrap();
-    assert_eq!(again(), cold, "lost");
 }
 
-/// A second listing does not read a file it remembers: with a draft's blob
-/// gone from the object database, it still lists the draft as before, and
-/// only a listing without the rows finds the file unreadable.
+/// A second listing does not read what it remembers: with a draft's blob
+/// and the folder holding it gone from the object database, it still lists
+/// the draft as before; only a listing without the folders (which reads the
+/// trees again) and the rows (which reads the file) finds them missing.
 #[test]
 fn a_remembered_row_stands_in_for_its_file() {
     let repo = TestRepo::new();
     let id = repo.create_endpoint("billing");
     let path = repo.show_json(&id)["path"].as_str().unwrap().to_string();
     let first = listing(&repo, &[]);
-    let blob = repo.rev_parse(&format!("drafts:{path}"));
-    std::fs::remove_file(repo.path.join(format!(".git/objects/{}/{}", &blob[..2], &blob[2..]))).unwrap();
+    let folder = path.rsplit_once('/').unwrap().0;
+    let remove = |rev: &str| {
+        let oid = repo.rev_parse(rev);
+        std::fs::remove_file(repo.path.join(format!(".git/objects/{}/{}", &oid[..2], &oid[2..]))).unwrap();
+    };
+    remove(&format!("drafts:{path}"));
+    remove(&format!("drafts:{folder}"));
     assert_eq!(listing(&repo, &[]), first);
     std::fs::remove_file(repo.path.join(".git/zen-draft/rows-v1")).unwrap();
-    assert_eq!(repo.list_json(&[])[0]["status"], "invalid");
+    assert_eq!(repo.list_json(&[])[0]["status"], "invalid", "the folder remembered, the file read");
+    std::fs::remove_file(repo.path.join(".git/zen-draft/folders-v1")).unwrap();
+    repo.draft(&["--json", "list"]).failure();
 }
 
 /// What a row derives from main is derived again: a draft listed while its

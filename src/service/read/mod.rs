@@ -10,10 +10,11 @@ mod records;
 mod rivals;
 mod rows;
 
+use crate::store::tree::{DraftFile, FolderMemo};
 pub(crate) use parallel::pipeline;
 pub(crate) use reader::{DraftReader, FoundRecords, draft_facts, read_note, read_record};
 use reader::{Interpreter, RawDraft, parse_notes};
-use rows::{Derived, Row, Rows};
+use rows::{Derived, Folders, Row, Rows};
 
 use super::evidence::check_signature;
 use super::{Layout, Service};
@@ -188,6 +189,7 @@ impl Service {
     pub fn list_json(&self, filter: &ListFilter, each: &mut dyn FnMut(JsonEntry) -> Result<()>) -> Result<()> {
         let layout = self.layout()?;
         let rows = Rows::load(&self.store);
+        let folders = Folders::load(&self.store);
         let map = |entry: Listed, short_len: usize| (entry.to_json_bytes(short_len), Conflicts::key(&entry));
         let render = |row: &Row, derived: &Derived<'_>| {
             let rival = (derived.state == State::Pending)
@@ -196,9 +198,10 @@ impl Service {
                 .map(|name| (resource_path(name), row.id));
             (row.render(derived), rival)
         };
-        let remembering = Remembering { rows: &rows, render: &render };
+        let remembering = Remembering { rows: &rows, folders: &folders, render: &render };
         self.walk(&layout, filter, Checking::Shown, &map, Some(&remembering), each)?;
         rows.finish();
+        folders.finish();
         Ok(())
     }
 
@@ -231,17 +234,23 @@ impl Service {
         each: &mut dyn FnMut(T) -> Result<()>,
     ) -> Result<()> {
         let tip = self.drafts_tip(layout)?;
-        let drafts_tree = self.store.commit_tree(tip.commit)?;
-        let files = self.store.blobs_under(&drafts_tree, DRAFTS_DIR)?;
-        drop(drafts_tree);
-        let mut ids: Vec<DraftId> = files.iter().filter_map(|(path, _)| id_of_path(path)).collect();
+        let judging = Judging::new(self, layout, checking)?;
+        let evidence = checking != Checking::Skip;
+        let files = {
+            let drafts_tree = self.store.commit_tree(tip.commit)?;
+            let notes_tree = match judging.notes_tip {
+                Some(tip) if evidence => Some(self.store.commit_tree(tip)?),
+                _ => None,
+            };
+            let memo = remembering.map(|r| (r.folders as &dyn FolderMemo, Folders::DEPTH));
+            self.store.draft_files(&drafts_tree, DRAFTS_DIR, notes_tree.as_ref(), memo)?
+        };
+        let mut ids: Vec<DraftId> = files.iter().filter_map(|(path, _, _)| id_of_path(path)).collect();
         ids.sort();
         let lens = unique_prefix_lengths(&ids);
         let short_len: HashMap<DraftId, usize> = ids.into_iter().zip(lens).collect();
-        let judging = Judging::new(self, layout, checking)?;
         let interpreter = Interpreter::new(&self.store, layout.main.commit, judging.now)?;
         let reader = DraftReader::new(&self.store, judging.notes_tip)?;
-        let evidence = checking != Checking::Skip;
         let wants_notes = |blob, folder| judging.wants_notes(blob, folder);
         // A row stands for the file only when the evidence needs no notes
         // either: none are indexed for it, or a listing verified exactly
@@ -260,7 +269,7 @@ impl Service {
             Some(row)
         };
         let recall: Option<&reader::Remembered<'_>> = remembering.map(|_| &recall as &reader::Remembered<'_>);
-        let mut prepare = |chunk: &[(String, Oid)]| reader.raw(chunk, evidence, &wants_notes, recall);
+        let mut prepare = |chunk: &[DraftFile]| reader.raw(chunk, evidence, &wants_notes, recall);
         let len_of = |id: &DraftId| short_len.get(id).copied().unwrap_or(36);
         let work = |raws: Vec<RawDraft>| -> Result<Vec<T>> {
             // Rows are rendered as they come; files read are judged together
@@ -400,7 +409,8 @@ impl Service {
                 let judging = Judging::new(self, layout, Checking::Exact)?;
                 let reader = DraftReader::new(&self.store, judging.notes_tip)?;
                 let interpreter = Interpreter::new(&self.store, layout.main.commit, judging.now)?;
-                let raws = reader.raw(&[(path.clone(), *blob)], true, &|_, _| true, None)?;
+                let folder = reader.folder_id(path)?;
+                let raws = reader.raw(&[(path.clone(), *blob, folder)], true, &|_, _| true, None)?;
                 let mut entries: Vec<(Listed, RawDraft)> =
                     raws.into_iter().map(|raw| (interpreter.listed(&raw), raw)).collect();
                 judging.judge(&mut entries);
@@ -516,6 +526,7 @@ pub type JsonEntry = (Vec<u8>, Option<(String, DraftId)>);
 /// draft read from its file.
 pub(crate) struct Remembering<'a, T> {
     rows: &'a Rows,
+    folders: &'a Folders,
     render: &'a (dyn Fn(&Row, &Derived<'_>) -> T + Sync),
 }
 

@@ -15,7 +15,7 @@ use crate::error::{Code, Error, Result};
 use crate::evidence::index_folder;
 use crate::evidence::record::{Record, SignedRecord};
 use crate::evidence::verify::{DraftFacts, draft_problems};
-use crate::store::tree::FolderCursor;
+use crate::store::tree::{DraftFile, FolderCursor};
 use crate::store::{BlobRead, Store};
 use crate::yaml;
 use chrono::{DateTime, Utc};
@@ -79,35 +79,32 @@ impl<'s> DraftReader<'s> {
         RawDraft { path: path.to_string(), blob, bytes, folder: None, notes: None, row: None }
     }
 
-    /// Reads draft files (path, blob); with `evidence`, each one's index
-    /// folder, and its notes when `wants_notes` says so given the file's blob
-    /// and folder. A file `remembered` has a row for is not read, nor are its
-    /// notes. All the folders first, then all the files, then all the notes:
-    /// a pack keeps draft files, trees and notes apart, so reading them
-    /// region by region keeps the mapped pack windows few.
+    /// Reads draft files (path, blob, index folder); with `evidence`, their
+    /// notes when `wants_notes` says so given the file's blob and folder. A
+    /// file `remembered` has a row for is not read, nor are its notes. All
+    /// the files first, then all the notes: a pack keeps draft files and
+    /// notes apart, so reading them region by region keeps the mapped pack
+    /// windows few.
     pub(crate) fn raw(
         &self,
-        files: &[(String, Oid)],
+        files: &[DraftFile],
         evidence: bool,
         wants_notes: &dyn Fn(Oid, Option<Oid>) -> bool,
         remembered: Option<&Remembered<'_>>,
     ) -> Result<Vec<RawDraft>> {
-        let mut folders = Vec::with_capacity(files.len());
-        for (path, _) in files {
-            folders.push(if evidence { self.folder_id(path)? } else { None });
-        }
         let mut drafts = Vec::with_capacity(files.len());
-        for ((path, blob), folder) in files.iter().zip(folders) {
-            let mut draft = match remembered.and_then(|remembered| remembered(path, *blob, folder)) {
+        for (path, blob, folder) in files {
+            let (blob, folder) = (*blob, folder.filter(|_| evidence));
+            let mut draft = match remembered.and_then(|remembered| remembered(path, blob, folder)) {
                 Some(row) => RawDraft {
                     path: path.clone(),
-                    blob: *blob,
+                    blob,
                     bytes: Ok(Vec::new()),
                     folder: None,
                     notes: None,
                     row: Some(row),
                 },
-                None => self.file(path, *blob),
+                None => self.file(path, blob),
             };
             draft.folder = folder;
             drafts.push(draft);
@@ -136,7 +133,7 @@ impl<'s> DraftReader<'s> {
 
     /// The tree id of the index folder of the draft at `draft_path`: it
     /// names exactly the set of that draft's records.
-    fn folder_id(&self, draft_path: &str) -> Result<Option<Oid>> {
+    pub(crate) fn folder_id(&self, draft_path: &str) -> Result<Option<Oid>> {
         let Some(notes) = &self.notes else { return Ok(None) };
         let (parent, name) = index_folder(draft_path).rsplit_once('/').unwrap_or(("", draft_path));
         let Some(parent_tree) = notes.borrow_mut().folder(parent)? else { return Ok(None) };

@@ -21,6 +21,7 @@ use crate::domain::draft_id::{DRAFTS_DIR, DraftId};
 use crate::domain::spec::resource_path;
 use crate::error::Result;
 use crate::store::Store;
+use crate::store::tree::DraftFile;
 use git2::Oid;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashSet};
@@ -147,7 +148,8 @@ impl Service {
     fn read_files(&self, layout: &Layout, files: &[(String, Oid)]) -> Result<Vec<Listed>> {
         let reader = DraftReader::new(&self.store, None)?;
         let interpreter = Interpreter::new(&self.store, layout.main.commit, self.now())?;
-        Ok(reader.raw(files, false, &|_, _| false, None)?.iter().map(|raw| interpreter.listed(raw)).collect())
+        let files: Vec<DraftFile> = files.iter().map(|(path, blob)| (path.clone(), *blob, None)).collect();
+        Ok(reader.raw(&files, false, &|_, _| false, None)?.iter().map(|raw| interpreter.listed(raw)).collect())
     }
 
     /// Shard `name` as of the drafts commit `tip`: as saved, brought forward,

@@ -20,26 +20,19 @@ use super::Change;
 use crate::domain::draft::{Draft, DraftType, State, Status};
 use crate::domain::draft_id::DraftId;
 use crate::store::Store;
-use crate::store::cache::CacheKey;
+use crate::store::cache::{CacheKey, RecordFile};
+use crate::store::tree::{DraftFile, FolderMemo};
 use chrono::{DateTime, Utc};
 use git2::Oid;
 use serde::Serialize;
 use serde::ser::SerializeMap;
-use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
-use std::sync::Mutex;
 
 const FILE: &str = "rows-v1";
+const FOLDERS_FILE: &str = "folders-v1";
+const FOLDERS_HEADER_LINE: &str = concat!("zen-draft listing folders v1, zen-draft ", env!("CARGO_PKG_VERSION"), "\n");
 /// The file's first line: rows written by another build are never read
 /// (the file is started again).
-const HEADER_LINE: &[u8] = concat!("zen-draft listing rows v1, zen-draft ", env!("CARGO_PKG_VERSION"), "\n").as_bytes();
-/// How much of the file one read brings in: rows are read in the order they
-/// were written, which is the branch's order.
-const BLOCK: usize = 64 * 1024;
-/// Largest row read back (a draft file is at most 256 KiB, and a row holds it once).
-const MAX_ROW: u32 = 1024 * 1024;
+const HEADER_LINE: &str = concat!("zen-draft listing rows v1, zen-draft ", env!("CARGO_PKG_VERSION"), "\n");
 
 /// What a listing shows of one draft file, as remembered.
 #[derive(Debug, Clone, PartialEq)]
@@ -295,81 +288,12 @@ impl<'a> Input<'a> {
 /// The rows file of one repository, as one listing uses it: the reading
 /// thread looks rows up, the workers append what they learn.
 pub(crate) struct Rows {
-    path: PathBuf,
-    /// Whether the file was there, written by this build, when loaded.
-    found: bool,
-    /// Each row's key: where its bytes are in the file.
-    index: HashMap<CacheKey, (u64, u32)>,
-    /// Records in the file, counting any written twice.
-    records: Mutex<usize>,
-    reading: Mutex<Block>,
-    appending: Mutex<Option<std::fs::File>>,
-    /// Keys this listing found or learned: what a rewrite keeps.
-    used: Mutex<Vec<CacheKey>>,
-    /// Keys whose row could not stand in for its file: learned again.
-    outdated: Mutex<HashSet<CacheKey>>,
-}
-
-/// The part of the file read last.
-#[derive(Default)]
-struct Block {
-    file: Option<std::fs::File>,
-    start: u64,
-    bytes: Vec<u8>,
-}
-
-/// Record framing: the key, the row's length, a check over both and the
-/// row, then the row. A record that fails its check is not read: a garbled
-/// file shows nothing but what git holds.
-const HEADER: usize = 20 + 4 + 8;
-
-fn check(key: &CacheKey, row: &[u8]) -> [u8; 8] {
-    use std::hash::Hasher;
-    // Fixed keys: the same build (the file's first line) computes the same check.
-    let mut hasher = std::hash::DefaultHasher::new();
-    hasher.write(key);
-    hasher.write(row);
-    hasher.finish().to_le_bytes()
+    file: RecordFile,
 }
 
 impl Rows {
-    /// Indexes the file; a missing, unreadable or cut one is indexed as far
-    /// as it reads, and one another build wrote is removed.
     pub(crate) fn load(store: &Store) -> Rows {
-        let path = store.repo().commondir().join("zen-draft").join(FILE);
-        let mut index = HashMap::new();
-        let mut records = 0;
-        let mut found = false;
-        if let Ok(file) = std::fs::File::open(&path) {
-            let mut reader = BufReader::with_capacity(BLOCK, file);
-            let mut line = vec![0u8; HEADER_LINE.len()];
-            found = reader.read_exact(&mut line).is_ok() && line == HEADER_LINE;
-            if !found {
-                let _ = std::fs::remove_file(&path);
-            }
-            let mut at = HEADER_LINE.len() as u64;
-            let mut header = [0u8; HEADER];
-            while found && reader.read_exact(&mut header).is_ok() {
-                let key: CacheKey = header[..20].try_into().expect("20 bytes");
-                let len = u32::from_le_bytes(header[20..24].try_into().expect("4 bytes"));
-                if len > MAX_ROW || skip(&mut reader, len as usize).is_err() {
-                    break;
-                }
-                index.insert(key, (at + HEADER as u64, len));
-                at += (HEADER + len as usize) as u64;
-                records += 1;
-            }
-        }
-        Rows {
-            path,
-            found,
-            index,
-            records: Mutex::new(records),
-            reading: Mutex::new(Block::default()),
-            appending: Mutex::new(None),
-            used: Mutex::new(Vec::with_capacity(records)),
-            outdated: Mutex::new(HashSet::new()),
-        }
+        Rows { file: RecordFile::load(store, FILE, HEADER_LINE) }
     }
 
     /// A row's key: its draft file's blob (the file names the build).
@@ -377,168 +301,104 @@ impl Rows {
         blob.as_bytes().try_into().expect("a SHA-1 object id")
     }
 
-    /// Whether the file holds a row for `key`; one it holds is kept by a rewrite.
+    /// Whether the file holds a row for `key`; one it holds is kept.
     pub(crate) fn holds(&self, key: &CacheKey) -> bool {
-        let held = self.index.contains_key(key);
-        if held {
-            lock(&self.used).push(*key);
-        }
-        held
+        self.file.holds(key)
     }
 
     /// The row under `key`, if the file holds one that decodes.
     pub(crate) fn get(&self, key: &CacheKey) -> Option<Row> {
-        let &(at, len) = self.index.get(key)?;
-        let mut block = lock(&self.reading);
-        let (start, end) = (at - HEADER as u64, at + u64::from(len));
-        if start < block.start || end > block.start + block.bytes.len() as u64 {
-            if block.file.is_none() {
-                block.file = std::fs::File::open(&self.path).ok();
-            }
-            let mut bytes = vec![0u8; BLOCK.max(HEADER + len as usize)];
-            let read = read_at(block.file.as_ref()?, &mut bytes, start);
-            bytes.truncate(read);
-            *block = Block { file: block.file.take(), start, bytes };
-        }
-        let from = (start - block.start) as usize;
-        let framed = block.bytes.get(from..from + HEADER + len as usize)?;
-        let (header, row) = framed.split_at(HEADER);
-        (header[24..] == check(key, row)).then(|| Row::decode(row)).flatten()
+        Row::decode(&self.file.get(key)?)
     }
 
-    /// Marks the row under `key` as one to learn again (the last record of
-    /// a key is the one read).
+    /// Marks the row under `key` as one to learn again.
     pub(crate) fn outdated(&self, key: CacheKey) {
-        lock(&self.outdated).insert(key);
+        self.file.outdated(key);
     }
 
-    /// Appends rows a listing read from their files, those the file does not
-    /// hold yet (or holds outdated), in one write.
+    /// Appends rows a listing read from their files, those the file does
+    /// not hold yet (or holds outdated), in one write.
     pub(crate) fn learn(&self, rows: &[(CacheKey, Row)]) {
-        let mut bytes = Vec::new();
-        let mut keys = Vec::new();
-        let outdated = lock(&self.outdated);
-        let new = |key: &CacheKey| !self.index.contains_key(key) || outdated.contains(key);
-        for (key, row) in rows.iter().filter(|(key, _)| new(key)) {
-            let encoded = row.encode();
-            bytes.extend_from_slice(key);
-            bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&check(key, &encoded));
-            bytes.extend_from_slice(&encoded);
-            keys.push(*key);
-        }
-        drop(outdated);
-        if keys.is_empty() {
-            return;
-        }
-        let mut appending = lock(&self.appending);
-        if appending.is_none() {
-            *appending = self.open_for_append();
-        }
-        if let Some(file) = appending.as_mut()
-            && file.write_all(&bytes).is_ok()
-        {
-            *lock(&self.records) += keys.len();
-            lock(&self.used).extend(keys);
-        }
+        let encoded: Vec<(CacheKey, Vec<u8>)> = rows.iter().map(|(key, row)| (*key, row.encode())).collect();
+        self.file.append(&encoded);
     }
 
-    /// The file to append to: the one loaded, or a new one started with
-    /// its first line (through a temporary file, so no listing ever reads
-    /// a file without it).
-    fn open_for_append(&self) -> Option<std::fs::File> {
-        if self.found {
-            return std::fs::OpenOptions::new().append(true).open(&self.path).ok();
-        }
-        std::fs::create_dir_all(self.path.parent()?).ok()?;
-        let temporary = self.temporary();
-        let start = || -> std::io::Result<std::fs::File> {
-            let mut file = std::fs::OpenOptions::new().create_new(true).append(true).open(&temporary)?;
-            file.write_all(HEADER_LINE)?;
-            std::fs::rename(&temporary, &self.path)?;
-            Ok(file)
-        };
-        start().inspect_err(|_| drop(std::fs::remove_file(&temporary))).ok()
-    }
-
-    fn temporary(&self) -> PathBuf {
-        self.path.with_extension(format!("tmp-{}", uuid::Uuid::new_v4().simple()))
-    }
-
-    /// After a listing: when the file holds more than twice the rows this
-    /// listing used, and 64 more (rows of files since rewritten or removed),
-    /// rewrites it with those alone, through a temporary file.
     pub(crate) fn finish(self) {
-        drop(lock(&self.appending).take());
-        let mut used = std::mem::take(&mut *lock(&self.used));
-        let records = *lock(&self.records);
-        if records <= 2 * used.len() + 64 {
-            return;
+        self.file.finish();
+    }
+}
+
+/// The folders file: for each folder three levels under `drafts/` (its
+/// tree, and its index folder's tree in the notes), the files below it and
+/// their index folders. The id-time fan-out puts about 65 seconds of drafts
+/// in such a folder: a listing after a burst reads a few dozen trees
+/// instead of two per draft, and a new draft has it read one folder again.
+pub(crate) struct Folders {
+    file: RecordFile,
+}
+
+impl Folders {
+    pub(crate) const DEPTH: usize = 3;
+
+    pub(crate) fn load(store: &Store) -> Folders {
+        Folders { file: RecordFile::load(store, FOLDERS_FILE, FOLDERS_HEADER_LINE) }
+    }
+
+    fn key(folder: Oid, index: Option<Oid>) -> CacheKey {
+        super::cache_key(b"zen-draft folder files v1", &[folder, index.unwrap_or(Oid::ZERO_SHA1)])
+    }
+
+    pub(crate) fn finish(self) {
+        self.file.finish();
+    }
+}
+
+impl FolderMemo for Folders {
+    fn get(&self, folder: Oid, index: Option<Oid>) -> Option<Vec<DraftFile>> {
+        let key = Folders::key(folder, index);
+        if !self.file.holds(&key) {
+            return None;
         }
-        used.sort_unstable();
-        used.dedup();
-        let temporary = self.temporary();
-        let rewrite = || -> std::io::Result<()> {
-            let mut reader = BufReader::with_capacity(BLOCK, std::fs::File::open(&self.path)?);
-            let mut line = vec![0u8; HEADER_LINE.len()];
-            reader.read_exact(&mut line)?;
-            if line != HEADER_LINE {
-                return Ok(());
+        let bytes = self.file.get(&key)?;
+        let mut input = Input(&bytes);
+        let count = u32::from_le_bytes(input.take(4)?.try_into().ok()?);
+        let mut files = Vec::with_capacity(count.min(65_536) as usize);
+        for _ in 0..count {
+            let path = std::str::from_utf8(input.bytes()?).ok()?;
+            // Paths below the folder: `/name`, with no way back up.
+            if !path.starts_with('/')
+                || path.split('/').skip(1).any(|part| part.is_empty() || part == "." || part == "..")
+            {
+                return None;
             }
-            let mut out = std::io::BufWriter::new(std::fs::File::create_new(&temporary)?);
-            out.write_all(HEADER_LINE)?;
-            let mut kept: HashSet<CacheKey> = HashSet::new();
-            let mut header = [0u8; HEADER];
-            while reader.read_exact(&mut header).is_ok() {
-                let key: CacheKey = header[..20].try_into().expect("20 bytes");
-                let len = u32::from_le_bytes(header[20..24].try_into().expect("4 bytes"));
-                if len > MAX_ROW {
-                    break;
+            let blob = Oid::from_bytes(input.take(20)?).ok()?;
+            let index = match input.take(1)?[0] {
+                0 => None,
+                1 => Some(Oid::from_bytes(input.take(20)?).ok()?),
+                _ => return None,
+            };
+            files.push((path.to_string(), blob, index));
+        }
+        input.0.is_empty().then_some(files)
+    }
+
+    fn put(&self, folder: Oid, index: Option<Oid>, files: &[DraftFile]) {
+        let mut out = Vec::with_capacity(4 + files.len() * 80);
+        out.extend_from_slice(&(files.len() as u32).to_le_bytes());
+        for (path, blob, index) in files {
+            bytes(&mut out, path.as_bytes());
+            out.extend_from_slice(blob.as_bytes());
+            match index {
+                Some(index) => {
+                    out.push(1);
+                    out.extend_from_slice(index.as_bytes());
                 }
-                let mut row = vec![0u8; len as usize];
-                reader.read_exact(&mut row)?;
-                if used.binary_search(&key).is_ok() && kept.insert(key) {
-                    out.write_all(&header)?;
-                    out.write_all(&row)?;
-                }
+                None => out.push(0),
             }
-            out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
-            std::fs::rename(&temporary, &self.path)
-        };
-        if rewrite().is_err() {
-            let _ = std::fs::remove_file(&temporary);
         }
+        let key = Folders::key(folder, index);
+        self.file.append(&[(key, out)]);
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// Skips `n` bytes of `reader`, failing if it ends first.
-fn skip(reader: &mut BufReader<std::fs::File>, mut n: usize) -> std::io::Result<()> {
-    while n > 0 {
-        let available = reader.fill_buf()?.len();
-        if available == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let step = available.min(n);
-        reader.consume(step);
-        n -= step;
-    }
-    Ok(())
-}
-
-/// Reads as much of `buffer` as the file holds from `at`.
-fn read_at(file: &std::fs::File, buffer: &mut [u8], at: u64) -> usize {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read_at(&mut buffer[filled..], at + filled as u64) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => filled += n,
-        }
-    }
-    filled
 }
 
 #[cfg(test)]
