@@ -27,6 +27,7 @@ pub type CacheKey = [u8; 20];
 pub struct KeyCache {
     path: PathBuf,
     known: HashSet<CacheKey>,
+    appending: Mutex<Option<std::fs::File>>,
 }
 
 impl KeyCache {
@@ -36,30 +37,36 @@ impl KeyCache {
         let known = std::fs::read(&path)
             .map(|bytes| bytes.chunks_exact(20).map(|c| c.try_into().expect("chunks of 20")).collect())
             .unwrap_or_default();
-        KeyCache { path, known }
+        KeyCache { path, known, appending: Mutex::new(None) }
     }
 
     pub fn contains(&self, key: &CacheKey) -> bool {
         self.known.contains(key)
     }
 
-    /// Appends the keys `learned` that it did not hold, each once. Appends
-    /// of whole records are atomic enough: a torn tail only loses the last
-    /// keys, which are recomputed next time. The keys are written from the
-    /// one list, never gathered into the set as well: a cold listing of a
-    /// large branch learns a key or two for every draft.
-    pub fn save(self, mut learned: Vec<CacheKey>) {
+    /// Appends the keys `learned` that it did not hold, each once, in one
+    /// write (a listing appends what each chunk of drafts taught it, so a
+    /// cold listing of a large branch never holds a key or two for every
+    /// draft). Appends of whole keys are atomic enough: a torn tail only
+    /// loses the last keys, which are recomputed next time.
+    pub fn append(&self, mut learned: Vec<CacheKey>) {
         learned.retain(|key| !self.known.contains(key));
         learned.sort_unstable();
         learned.dedup();
         if learned.is_empty() {
             return;
         }
-        let write = || -> std::io::Result<()> {
-            std::fs::create_dir_all(self.path.parent().expect("the cache lives in a folder"))?;
-            std::fs::OpenOptions::new().create(true).append(true).open(&self.path)?.write_all(learned.as_flattened())
-        };
-        let _ = write();
+        let mut appending = lock(&self.appending);
+        if appending.is_none() {
+            let open = || -> std::io::Result<std::fs::File> {
+                std::fs::create_dir_all(self.path.parent().expect("the cache lives in a folder"))?;
+                std::fs::OpenOptions::new().create(true).append(true).open(&self.path)
+            };
+            *appending = open().ok();
+        }
+        if let Some(file) = appending.as_mut() {
+            let _ = file.write_all(learned.as_flattened());
+        }
     }
 }
 

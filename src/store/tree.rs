@@ -95,6 +95,8 @@ impl Store {
             None => None,
         };
         self.collect_draft_files(&sub, index.as_ref(), dir, 1, memo, &mut out)?;
+        // A listing keeps this for its whole run: not a quarter more.
+        out.shrink_to_fit();
         Ok(out)
     }
 

@@ -35,7 +35,6 @@ use reader::{endpoint_spec, judge};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::sync::Mutex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -245,10 +244,11 @@ impl Service {
             let memo = remembering.map(|r| (r.folders as &dyn FolderMemo, Folders::DEPTH));
             self.store.draft_files(&drafts_tree, DRAFTS_DIR, notes_tree.as_ref(), memo)?
         };
+        // Each id's shortest unique prefix, looked up in the sorted ids (a
+        // map of 100,000 would be twice the size).
         let mut ids: Vec<DraftId> = files.iter().filter_map(|(path, _, _)| id_of_path(path)).collect();
         ids.sort();
-        let lens = unique_prefix_lengths(&ids);
-        let short_len: HashMap<DraftId, usize> = ids.into_iter().zip(lens).collect();
+        let lens: Vec<u8> = unique_prefix_lengths(&ids).into_iter().map(|len| len.min(36) as u8).collect();
         let interpreter = Interpreter::new(&self.store, layout.main.commit, judging.now)?;
         let reader = DraftReader::new(&self.store, judging.notes_tip)?;
         let wants_notes = |blob, folder| judging.wants_notes(blob, folder);
@@ -270,7 +270,7 @@ impl Service {
         };
         let recall: Option<&reader::Remembered<'_>> = remembering.map(|_| &recall as &reader::Remembered<'_>);
         let mut prepare = |chunk: &[DraftFile]| reader.raw(chunk, evidence, &wants_notes, recall);
-        let len_of = |id: &DraftId| short_len.get(id).copied().unwrap_or(36);
+        let len_of = |id: &DraftId| ids.binary_search(id).map_or(36, |at| usize::from(lens[at]));
         let work = |raws: Vec<RawDraft>| -> Result<Vec<T>> {
             // Rows are rendered as they come; files read are judged together
             // (their signatures checked in one batch), then mapped in place.
@@ -330,9 +330,7 @@ impl Service {
                 })
                 .collect())
         };
-        parallel::pipeline(&files, &mut prepare, &work, each)?;
-        judging.save();
-        Ok(())
+        parallel::pipeline(&files, &mut prepare, &work, each)
     }
 
     pub fn show(&self, id: &str) -> Result<Shown> {
@@ -576,7 +574,6 @@ struct Judging {
     /// The allowed_signers blob, part of every remembered verdict's key.
     signers_blob: Oid,
     cache: Option<KeyCache>,
-    learned: Mutex<Vec<CacheKey>>,
 }
 
 impl Judging {
@@ -589,7 +586,6 @@ impl Judging {
             allowed: service.allowed_signers(layout)?,
             signers_blob: service.store.blob_id_at(&main_tree, ALLOWED_SIGNERS_PATH)?.unwrap_or(Oid::ZERO_SHA1),
             cache: (checking == Checking::Shown).then(|| KeyCache::load(&service.store, SIGNATURE_CACHE)),
-            learned: Mutex::new(Vec::new()),
         })
     }
 
@@ -659,13 +655,8 @@ impl Judging {
                 learned.push(self.verdict_key(view.blob, folder));
             }
         }
-        self.learned.lock().expect("no worker panics holding it").extend(learned);
-    }
-
-    /// Remembers what this walk verified, when it may.
-    fn save(self) {
-        if let Some(cache) = self.cache {
-            cache.save(self.learned.into_inner().unwrap_or_default());
+        if let Some(cache) = &self.cache {
+            cache.append(learned);
         }
     }
 }
