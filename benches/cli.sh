@@ -48,12 +48,15 @@ middle_id() {
   "$draft" --repo "$1" --json list | python3 -c 'import json,sys; d=json.load(sys.stdin)["drafts"]; print(d[len(d)//2]["id"])'
 }
 
-# list REPO NAME RUNS: warm and cold listing, and git reading the same blobs.
+# list REPO NAME RUNS: warm and cold listing, git reading the same draft
+# blobs, and git reading those and every note a cold listing reads (each
+# draft's records, through the notes' index folders).
 list() {
   local repo=$1 name=$2 runs=$3 branch=${4:-drafts}
   measure "list-$name" --warmup 1 --runs "$runs" \
     -n draft "$draft --repo $repo list --json > /dev/null" \
-    -n git "git -C $repo ls-tree -r --object-only $branch | git -C $repo cat-file --batch > /dev/null"
+    -n git "git -C $repo ls-tree -r --object-only $branch | git -C $repo cat-file --batch > /dev/null" \
+    -n git-notes "{ git -C $repo ls-tree -r --object-only $branch; git -C $repo ls-tree -r --object-only refs/notes/zen-evidence drafts; } | git -C $repo cat-file --batch > /dev/null"
   measure "list-cold-$name" --runs "$runs" --prepare "rm -rf $repo/.git/zen-draft" \
     -n draft "$draft --repo $repo list --json > /dev/null"
   rm -rf "$repo/.git/zen-draft"

@@ -26,19 +26,21 @@ def ratio(a, b):
 
 def memory(name):
     path = out / f"list-memory-cold-{name}.txt"
-    return f"{int(path.read_text().split()[-1]) / 1024:.0f} MB" if path.exists() else "–"
+    return f"{int(path.read_text().split()[-1]) / 1024:.0f} MiB" if path.exists() else "–"
 
 
 names = sorted({p.stem[len("list-cold-"):] for p in out.glob("list-cold-*.json")},
                key=lambda n: (n.split("-")[0], int(n.split("-")[1])))
 
 print("### `draft list --json` against `git ls-tree -r | git cat-file --batch` on the same blobs\n")
-print("| repo | drafts | draft warm | draft cold | git | warm ÷ git | cold ÷ git | peak memory (cold) |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| repo | drafts | draft warm | draft cold | git | warm ÷ git | cold ÷ git | git, drafts and notes | cold ÷ that | peak memory (cold) |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for name in names:
     shape, n = name.split("-")
     warm, git, cold = median(f"list-{name}"), median(f"list-{name}", "git"), median(f"list-cold-{name}")
-    print(f"| {shape} | {int(n):,} | {ms(warm)} | {ms(cold)} | {ms(git)} | {ratio(warm, git)} | {ratio(cold, git)} | {memory(name)} |")
+    notes = median(f"list-{name}", "git-notes")
+    print(f"| {shape} | {int(n):,} | {ms(warm)} | {ms(cold)} | {ms(git)} | {ratio(warm, git)} | {ratio(cold, git)} "
+          f"| {ms(notes)} | {ratio(cold, notes)} | {memory(name)} |")
 
 print("\n### Cost per operation as the branch grows (median; ratio to the 10-draft repo of the same shape)\n")
 print("| command | repo | 10 drafts | 10,000 drafts | 100,000 drafts | 10,000 ÷ 10 | 100,000 ÷ 10 |")
