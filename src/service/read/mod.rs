@@ -252,21 +252,8 @@ impl Service {
         let interpreter = Interpreter::new(&self.store, layout.main.commit, judging.now)?;
         let reader = DraftReader::new(&self.store, judging.notes_tip)?;
         let wants_notes = |blob, folder| judging.wants_notes(blob, folder);
-        // A row stands for the file only when the evidence needs no notes
-        // either: none are indexed for it, or a listing verified exactly
-        // these (the evidence shown is then what judging would find).
-        let recall = |path: &str, blob: Oid, folder: Option<Oid>| -> Option<Row> {
-            let rows = remembering?.rows;
-            let key = Rows::key(blob);
-            if !rows.holds(&key) || (folder.is_some() && judging.wants_notes(blob, folder)) {
-                return None;
-            }
-            let row = rows.get(&key).filter(|row| row.id.is_at(path))?;
-            if interpreter.change_of(row.spec_name.as_deref(), row.proposed).is_none() {
-                rows.outdated(key);
-                return None;
-            }
-            Some(row)
+        let recall = |path: &str, blob: Oid, folder: Option<Oid>| {
+            remembering?.recall(path, blob, folder, &judging, &interpreter)
         };
         let recall: Option<&reader::Remembered<'_>> = remembering.map(|_| &recall as &reader::Remembered<'_>);
         let mut prepare = |chunk: &[DraftFile]| reader.raw(chunk, evidence, &wants_notes, recall);
@@ -280,19 +267,8 @@ impl Service {
                 if let (Some(row), Some(remembering)) = (raw.row.take(), remembering) {
                     let state = row.state(interpreter.now());
                     if filter.keeps_status(state.as_str(), Some(row.draft_type)) {
-                        let short_id = row.id.short(len_of(&row.id));
-                        let derived = Derived {
-                            state,
-                            short_id: &short_id,
-                            path: &raw.path,
-                            change: interpreter.change_of(row.spec_name.as_deref(), row.proposed).flatten(),
-                            evidence: if raw.folder.is_some() {
-                                EvidenceState::Verified
-                            } else {
-                                EvidenceState::Missing
-                            },
-                        };
-                        slots.push(Slot::Mapped((remembering.render)(&row, &derived)));
+                        let short_len = len_of(&row.id);
+                        slots.push(Slot::Mapped(remembering.recalled(&row, state, &raw, short_len, &interpreter)));
                     }
                     continue;
                 }
@@ -529,6 +505,45 @@ pub(crate) struct Remembering<'a, T> {
 }
 
 impl<T> Remembering<'_, T> {
+    /// The row that stands in for the file at `path` (blob `blob`, records
+    /// in `folder`), if one may: only when the evidence needs no notes read
+    /// either (none are indexed for it, or a listing verified exactly these,
+    /// so the evidence shown is what judging would find), and what it
+    /// derives from main can be derived (else it is learned again).
+    fn recall(
+        &self,
+        path: &str,
+        blob: Oid,
+        folder: Option<Oid>,
+        judging: &Judging,
+        interpreter: &Interpreter,
+    ) -> Option<Row> {
+        let key = Rows::key(blob);
+        if !self.rows.holds(&key) || (folder.is_some() && judging.wants_notes(blob, folder)) {
+            return None;
+        }
+        let row = self.rows.get(&key).filter(|row| row.id.is_at(path))?;
+        if interpreter.change_of(row.spec_name.as_deref(), row.proposed).is_none() {
+            self.rows.outdated(key);
+            return None;
+        }
+        Some(row)
+    }
+
+    /// A recalled row, with what is derived again: its evidence is verified
+    /// when it has records (the verdict was known) and missing when not.
+    fn recalled(&self, row: &Row, state: State, raw: &RawDraft, short_len: usize, interpreter: &Interpreter) -> T {
+        let short_id = row.id.short(short_len);
+        let derived = Derived {
+            state,
+            short_id: &short_id,
+            path: &raw.path,
+            change: interpreter.change_of(row.spec_name.as_deref(), row.proposed).flatten(),
+            evidence: if raw.folder.is_some() { EvidenceState::Verified } else { EvidenceState::Missing },
+        };
+        (self.render)(row, &derived)
+    }
+
     /// Renders a draft read from its file through its row, and learns the
     /// row; through `map` when no row can be made of it.
     fn learn(
