@@ -11,10 +11,17 @@
 //!
 //! Batch and single verification agree except on signatures whose `R` point
 //! carries a small-order component, which only the holder of the private key
-//! can make and which no honest signer produces. So this is used only where
-//! the answer is shown (`list`, the dashboard), never where it decides:
-//! `validate`, `apply`, `gc` and `evidence verify` use [`signing::verify`],
-//! which accepts exactly what `ssh-keygen -Y verify` accepts.
+//! can make and which no honest signer produces. Single verification (and
+//! `ssh-keygen`) rejects such a signature; a batch holding it passes when
+//! its random weight is a multiple of the component's order (one time in
+//! two at worst), and the listing then shows, and remembers, the record as
+//! verified. Telling such an `R` apart costs a scalar multiplication, as
+//! much as checking the signature alone, so this is used only where the
+//! answer is shown (`list`, the dashboard): what decides (`show`,
+//! `validate`, `apply`, `gc` and `evidence verify`) uses
+//! [`signing::verify`], which accepts exactly what `ssh-keygen -Y verify`
+//! accepts, so a signer who forges its own record this way only makes its
+//! draft look backed in a listing, and unappliable.
 //!
 //! Must never: report a signature as good that fails any non-arithmetic check
 //! of [`signing::verify`], or one whose batch failed without checking it alone.
@@ -174,10 +181,13 @@ impl Batch {
         }
     }
 
-    /// Whether the batch equation holds.
+    /// Whether the batch equation holds; without random weights, it is
+    /// not checked (and each signature is checked alone).
     fn holds(&self) -> bool {
         let mut weights = vec![0u8; 16 * self.entries.len()];
-        OsRng.fill_bytes(&mut weights);
+        if OsRng.try_fill_bytes(&mut weights).is_err() {
+            return false;
+        }
         let mut base = Scalar::ZERO;
         let mut per_key = vec![Scalar::ZERO; self.keys.len()];
         let mut r_weights = Vec::with_capacity(self.entries.len());

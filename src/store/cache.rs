@@ -19,7 +19,8 @@ use std::sync::Mutex;
 /// How much of a record file one read brings in: records are read in about
 /// the order they were written, which is the branch's order.
 const BLOCK: usize = 64 * 1024;
-/// Largest record read back (a draft file is at most 256 KiB, and a row holds it once).
+/// Largest record written or read back (a draft file is at most 64 KiB,
+/// and a row holds its fields once, as JSON).
 const MAX_RECORD: u32 = 1024 * 1024;
 
 pub type CacheKey = [u8; 20];
@@ -34,9 +35,15 @@ impl KeyCache {
     /// Loads the cache `name`; an unreadable or missing one is empty.
     pub fn load(store: &Store, name: &str) -> KeyCache {
         let path = store.repo().commondir().join("zen-draft").join(name);
-        let known = std::fs::read(&path)
-            .map(|bytes| bytes.chunks_exact(20).map(|c| c.try_into().expect("chunks of 20")).collect())
-            .unwrap_or_default();
+        let bytes = std::fs::read(&path).unwrap_or_default();
+        // Keys are appended whole: a length that is not a multiple of 20 is
+        // a write cut short, and every key after it would be read askew.
+        // Such a file is started again.
+        if !bytes.len().is_multiple_of(20) {
+            let _ = std::fs::remove_file(&path);
+            return KeyCache { path, known: HashSet::new(), appending: Mutex::new(None) };
+        }
+        let known = bytes.chunks_exact(20).map(|c| c.try_into().expect("chunks of 20")).collect();
         KeyCache { path, known, appending: Mutex::new(None) }
     }
 
@@ -47,8 +54,7 @@ impl KeyCache {
     /// Appends the keys `learned` that it did not hold, each once, in one
     /// write (a listing appends what each chunk of drafts taught it, so a
     /// cold listing of a large branch never holds a key or two for every
-    /// draft). Appends of whole keys are atomic enough: a torn tail only
-    /// loses the last keys, which are recomputed next time.
+    /// draft).
     pub fn append(&self, mut learned: Vec<CacheKey>) {
         learned.retain(|key| !self.known.contains(key));
         learned.sort_unstable();
@@ -103,52 +109,91 @@ struct Block {
 /// the record, then the record.
 const HEADER: usize = 20 + 4 + 8;
 
-fn check(key: &CacheKey, row: &[u8]) -> [u8; 8] {
-    use std::hash::Hasher;
-    // Fixed keys: the same build (the file's first line) computes the same check.
-    let mut hasher = std::hash::DefaultHasher::new();
-    hasher.write(key);
-    hasher.write(row);
-    hasher.finish().to_le_bytes()
+/// The first 8 bytes of SHA-256 over a record's key and bytes: an
+/// algorithm that is the same in every build.
+fn check(key: &CacheKey, record: &[u8]) -> [u8; 8] {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new().chain_update(key).chain_update(record).finalize();
+    digest[..8].try_into().expect("8 of 32 bytes")
+}
+
+/// A record's framing as read: key, length, check.
+struct Framing {
+    key: CacheKey,
+    len: u32,
+    check: [u8; 8],
+}
+
+/// The next record's framing; `None` at the end of the file, an error where
+/// the file does not frame a record (cut short, or a length no record has).
+fn next_framing(reader: &mut impl Read) -> std::io::Result<Option<Framing>> {
+    let mut header = [0u8; HEADER];
+    let mut filled = 0;
+    while filled < HEADER {
+        match reader.read(&mut header[filled..])? {
+            0 if filled == 0 => return Ok(None),
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => filled += n,
+        }
+    }
+    let len = u32::from_le_bytes(header[20..24].try_into().expect("4 bytes"));
+    if len > MAX_RECORD {
+        return Err(std::io::ErrorKind::InvalidData.into());
+    }
+    Ok(Some(Framing {
+        key: header[..20].try_into().expect("20 bytes"),
+        len,
+        check: header[24..].try_into().expect("8 bytes"),
+    }))
 }
 
 impl RecordFile {
-    /// Indexes the file `name`, whose first line is `header_line`; a
-    /// missing, unreadable or cut one is indexed as far as it reads, and one
-    /// with another first line is removed.
+    /// Indexes the file `name`, whose first line is `header_line`. One that
+    /// is missing or unreadable is empty; one with another first line, or
+    /// whose records stop framing before its end (a write cut short), is
+    /// removed, to be started again: nothing appended after a break could
+    /// be read.
     pub fn load(store: &Store, name: &str, header_line: &str) -> RecordFile {
         let path = store.repo().commondir().join("zen-draft").join(name);
         let header_line = header_line.as_bytes().to_vec();
         let mut index = HashMap::new();
         let mut records = 0;
-        let mut found = false;
+        let mut reading = Block::default();
         if let Ok(file) = std::fs::File::open(&path) {
             let mut reader = BufReader::with_capacity(BLOCK, file);
             let mut line = vec![0u8; header_line.len()];
-            found = reader.read_exact(&mut line).is_ok() && line == header_line;
-            if !found {
-                let _ = std::fs::remove_file(&path);
-            }
+            let mut sound = reader.read_exact(&mut line).is_ok() && line == header_line;
             let mut at = header_line.len() as u64;
-            let mut header = [0u8; HEADER];
-            while found && reader.read_exact(&mut header).is_ok() {
-                let key: CacheKey = header[..20].try_into().expect("20 bytes");
-                let len = u32::from_le_bytes(header[20..24].try_into().expect("4 bytes"));
-                if len > MAX_RECORD || skip(&mut reader, len as usize).is_err() {
-                    break;
+            while sound {
+                match next_framing(&mut reader) {
+                    Ok(None) => break,
+                    Ok(Some(framing)) if skip(&mut reader, framing.len as usize).is_ok() => {
+                        // The last record of a key is the one read.
+                        index.insert(framing.key, (at + HEADER as u64, framing.len));
+                        at += (HEADER + framing.len as usize) as u64;
+                        records += 1;
+                    }
+                    _ => sound = false,
                 }
-                index.insert(key, (at + HEADER as u64, len));
-                at += (HEADER + len as usize) as u64;
-                records += 1;
+            }
+            if sound {
+                // Read through the handle indexed: a rewrite by another
+                // listing replaces the file, never this one's records.
+                reading.file = Some(reader.into_inner());
+            } else {
+                let _ = std::fs::remove_file(&path);
+                index.clear();
+                records = 0;
             }
         }
+        let found = reading.file.is_some();
         RecordFile {
             path,
             header_line,
             found,
             index,
             records: Mutex::new(records),
-            reading: Mutex::new(Block::default()),
+            reading: Mutex::new(reading),
             appending: Mutex::new(None),
             used: Mutex::new(Vec::with_capacity(records)),
             outdated: Mutex::new(HashSet::new()),
@@ -164,24 +209,30 @@ impl RecordFile {
         held
     }
 
-    /// The record under `key`, if the file holds one that passes its check.
+    /// The record under `key`, if the file holds one that passes its check
+    /// (one that fails is written again when next learned).
     pub fn get(&self, key: &CacheKey) -> Option<Vec<u8>> {
         let &(at, len) = self.index.get(key)?;
+        let record = self.read(key, at, len);
+        if record.is_none() {
+            self.outdated(*key);
+        }
+        record
+    }
+
+    fn read(&self, key: &CacheKey, at: u64, len: u32) -> Option<Vec<u8>> {
         let mut block = lock(&self.reading);
         let (start, end) = (at - HEADER as u64, at + u64::from(len));
         if start < block.start || end > block.start + block.bytes.len() as u64 {
-            if block.file.is_none() {
-                block.file = std::fs::File::open(&self.path).ok();
-            }
             let mut bytes = vec![0u8; BLOCK.max(HEADER + len as usize)];
             let read = read_at(block.file.as_ref()?, &mut bytes, start);
             bytes.truncate(read);
-            *block = Block { file: block.file.take(), start, bytes };
+            (block.start, block.bytes) = (start, bytes);
         }
         let from = (start - block.start) as usize;
         let framed = block.bytes.get(from..from + HEADER + len as usize)?;
         let (header, record) = framed.split_at(HEADER);
-        (header[24..] == check(key, record)).then(|| record.to_vec())
+        (header[..20] == key[..] && header[24..] == check(key, record)).then(|| record.to_vec())
     }
 
     /// Marks the record under `key` as one to write again (the last record
@@ -191,13 +242,13 @@ impl RecordFile {
     }
 
     /// Appends the records the file does not hold yet (or holds outdated),
-    /// in one write.
+    /// in one write; one too large to be read back is left out.
     pub fn append(&self, records: &[(CacheKey, Vec<u8>)]) {
         let mut bytes = Vec::new();
         let mut keys = Vec::new();
         let outdated = lock(&self.outdated);
         let new = |key: &CacheKey| !self.index.contains_key(key) || outdated.contains(key);
-        for (key, encoded) in records.iter().filter(|(key, _)| new(key)) {
+        for (key, encoded) in records.iter().filter(|(key, encoded)| new(key) && encoded.len() <= MAX_RECORD as usize) {
             bytes.extend_from_slice(key);
             bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
             bytes.extend_from_slice(&check(key, encoded));
@@ -244,7 +295,8 @@ impl RecordFile {
 
     /// After a listing: when the file holds more than twice the records
     /// this listing used, and 64 more (of objects since rewritten or
-    /// removed), rewrites it with those alone, through a temporary file.
+    /// removed), rewrites it through a temporary file with the last sound
+    /// record of each key used.
     pub fn finish(self) {
         drop(lock(&self.appending).take());
         let mut used = std::mem::take(&mut *lock(&self.used));
@@ -255,29 +307,40 @@ impl RecordFile {
         used.sort_unstable();
         used.dedup();
         let temporary = self.temporary();
-        let rewrite = || -> std::io::Result<()> {
+        let records_of = || -> std::io::Result<BufReader<std::fs::File>> {
             let mut reader = BufReader::with_capacity(BLOCK, std::fs::File::open(&self.path)?);
             let mut line = vec![0u8; self.header_line.len()];
             reader.read_exact(&mut line)?;
-            if line != self.header_line {
-                return Ok(());
+            if line == self.header_line { Ok(reader) } else { Err(std::io::ErrorKind::InvalidData.into()) }
+        };
+        let rewrite = || -> std::io::Result<()> {
+            // First where each used key's last sound record is, then those.
+            let mut last: HashMap<CacheKey, usize> = HashMap::new();
+            let mut reader = records_of()?;
+            let mut record = Vec::new();
+            let mut n = 0;
+            while let Some(framing) = next_framing(&mut reader)? {
+                record.resize(framing.len as usize, 0);
+                reader.read_exact(&mut record)?;
+                if framing.check == check(&framing.key, &record) && used.binary_search(&framing.key).is_ok() {
+                    last.insert(framing.key, n);
+                }
+                n += 1;
             }
+            let mut reader = records_of()?;
             let mut out = std::io::BufWriter::new(std::fs::File::create_new(&temporary)?);
             out.write_all(&self.header_line)?;
-            let mut kept: HashSet<CacheKey> = HashSet::new();
-            let mut header = [0u8; HEADER];
-            while reader.read_exact(&mut header).is_ok() {
-                let key: CacheKey = header[..20].try_into().expect("20 bytes");
-                let len = u32::from_le_bytes(header[20..24].try_into().expect("4 bytes"));
-                if len > MAX_RECORD {
-                    break;
+            let mut n = 0;
+            while let Some(framing) = next_framing(&mut reader)? {
+                record.resize(framing.len as usize, 0);
+                reader.read_exact(&mut record)?;
+                if last.get(&framing.key) == Some(&n) {
+                    out.write_all(&framing.key)?;
+                    out.write_all(&framing.len.to_le_bytes())?;
+                    out.write_all(&framing.check)?;
+                    out.write_all(&record)?;
                 }
-                let mut row = vec![0u8; len as usize];
-                reader.read_exact(&mut row)?;
-                if used.binary_search(&key).is_ok() && kept.insert(key) {
-                    out.write_all(&header)?;
-                    out.write_all(&row)?;
-                }
+                n += 1;
             }
             out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
             std::fs::rename(&temporary, &self.path)

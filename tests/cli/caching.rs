@@ -49,6 +49,23 @@ fn a_forged_verdict_in_the_cache_decides_nothing() {
     repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID");
 }
 
+/// A signature cache cut in the middle of a key is started again: every
+/// key after the cut would be read askew.
+#[test]
+fn a_cut_signature_cache_is_started_again() {
+    let repo = TestRepo::new();
+    repo.create_endpoint("billing");
+    let first = listing(&repo, &[]);
+    let cache = repo.path.join(".git/zen-draft/verified-signatures-v1");
+    let mut torn = std::fs::read(&cache).unwrap();
+    assert_eq!(torn.len() % 20, 0);
+    torn.extend_from_slice(&[7; 7]);
+    std::fs::write(&cache, &torn).unwrap();
+    assert_eq!(listing(&repo, &[]), first);
+    let after = std::fs::read(&cache).unwrap();
+    assert!(after.len().is_multiple_of(20) && !after.is_empty(), "{} bytes", after.len());
+}
+
 #[test]
 fn deleting_the_cache_changes_no_answer() {
     let repo = TestRepo::new();
@@ -110,6 +127,8 @@ fn a_remembered_listing_is_the_listing_read_from_git() {
         let full = std::fs::read(&file).unwrap();
         std::fs::write(&file, &full[..full.len() * 2 / 3]).unwrap();
         assert_eq!(again(), cold, "{name} cut short");
+        // Started again, not appended to askew: each record once.
+        assert_eq!(std::fs::read(&file).unwrap().len(), full.len(), "{name} after a cut");
         let mut garbage = full.clone();
         for byte in garbage.iter_mut().skip(200).step_by(7) {
             *byte ^= 0x5a;
@@ -211,8 +230,9 @@ fn remembered_rows_do_not_pile_up() {
         assert_eq!(listed["drafts"][1]["rationale"], format!("round {round:03}"), "{listed:#}");
         largest = largest.max(std::fs::metadata(&rows).unwrap().len());
     }
-    let header = 44;
-    let per_row = (std::fs::metadata(&rows).unwrap().len() - header) / 2;
+    let file = std::fs::read(&rows).unwrap();
+    let header = file.iter().position(|&b| b == b'\n').unwrap() as u64 + 1;
+    let per_row = (file.len() as u64 - header) / 2;
     // Two rows in use; a rewrite once the file holds more than twice that and 64.
     assert!(largest < header + per_row * (2 * 2 + 64 + 2), "{largest} bytes at most, {per_row} a row");
 }

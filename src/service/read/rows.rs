@@ -29,10 +29,22 @@ use serde::ser::SerializeMap;
 
 const FILE: &str = "rows-v1";
 const FOLDERS_FILE: &str = "folders-v1";
-const FOLDERS_HEADER_LINE: &str = concat!("zen-draft listing folders v1, zen-draft ", env!("CARGO_PKG_VERSION"), "\n");
+const FOLDERS_HEADER_LINE: &str = concat!(
+    "zen-draft listing folders v1, zen-draft ",
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ZEN_BUILD_COMMIT"),
+    ")\n"
+);
 /// The file's first line: rows written by another build are never read
 /// (the file is started again).
-const HEADER_LINE: &str = concat!("zen-draft listing rows v1, zen-draft ", env!("CARGO_PKG_VERSION"), "\n");
+const HEADER_LINE: &str = concat!(
+    "zen-draft listing rows v1, zen-draft ",
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ZEN_BUILD_COMMIT"),
+    ")\n"
+);
 
 /// What a listing shows of one draft file, as remembered.
 #[derive(Debug, Clone, PartialEq)]
@@ -308,7 +320,11 @@ impl Rows {
 
     /// The row under `key`, if the file holds one that decodes.
     pub(crate) fn get(&self, key: &CacheKey) -> Option<Row> {
-        Row::decode(&self.file.get(key)?)
+        let row = Row::decode(&self.file.get(key)?);
+        if row.is_none() {
+            self.file.outdated(*key);
+        }
+        row
     }
 
     /// Marks the row under `key` as one to learn again.
@@ -360,26 +376,11 @@ impl FolderMemo for Folders {
             return None;
         }
         let bytes = self.file.get(&key)?;
-        let mut input = Input(&bytes);
-        let count = u32::from_le_bytes(input.take(4)?.try_into().ok()?);
-        let mut files = Vec::with_capacity(count.min(65_536) as usize);
-        for _ in 0..count {
-            let path = std::str::from_utf8(input.bytes()?).ok()?;
-            // Paths below the folder: `/name`, with no way back up.
-            if !path.starts_with('/')
-                || path.split('/').skip(1).any(|part| part.is_empty() || part == "." || part == "..")
-            {
-                return None;
-            }
-            let blob = Oid::from_bytes(input.take(20)?).ok()?;
-            let index = match input.take(1)?[0] {
-                0 => None,
-                1 => Some(Oid::from_bytes(input.take(20)?).ok()?),
-                _ => return None,
-            };
-            files.push((path.to_string(), blob, index));
+        let files = decode_files(&bytes);
+        if files.is_none() {
+            self.file.outdated(key);
         }
-        input.0.is_empty().then_some(files)
+        files
     }
 
     fn put(&self, folder: Oid, index: Option<Oid>, files: &[DraftFile]) {
@@ -399,6 +400,29 @@ impl FolderMemo for Folders {
         let key = Folders::key(folder, index);
         self.file.append(&[(key, out)]);
     }
+}
+
+/// The files a folder record holds, or `None` for anything else.
+fn decode_files(bytes: &[u8]) -> Option<Vec<DraftFile>> {
+    let mut input = Input(bytes);
+    let count = u32::from_le_bytes(input.take(4)?.try_into().ok()?);
+    let mut files = Vec::with_capacity(count.min(65_536) as usize);
+    for _ in 0..count {
+        let path = std::str::from_utf8(input.bytes()?).ok()?;
+        // Paths below the folder: `/name`, with no way back up.
+        if !path.starts_with('/') || path.split('/').skip(1).any(|part| part.is_empty() || part == "." || part == "..")
+        {
+            return None;
+        }
+        let blob = Oid::from_bytes(input.take(20)?).ok()?;
+        let index = match input.take(1)?[0] {
+            0 => None,
+            1 => Some(Oid::from_bytes(input.take(20)?).ok()?),
+            _ => return None,
+        };
+        files.push((path.to_string(), blob, index));
+    }
+    input.0.is_empty().then_some(files)
 }
 
 #[cfg(test)]
