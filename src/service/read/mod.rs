@@ -232,6 +232,8 @@ impl Service {
         remembering: Option<&Remembering<'_, T>>,
         each: &mut dyn FnMut(T) -> Result<()>,
     ) -> Result<()> {
+        // Rows stand in for files only for what is shown.
+        debug_assert!(remembering.is_none() || checking == Checking::Shown);
         let tip = self.drafts_tip(layout)?;
         let judging = Judging::new(self, layout, checking)?;
         let evidence = checking != Checking::Skip;
