@@ -72,6 +72,17 @@ pub enum State {
 }
 
 impl State {
+    /// What people see of a draft with `status` that expires at
+    /// `expires_at`, at `now`: a pending draft past its expiry is expired.
+    pub fn of(status: Status, expires_at: DateTime<Utc>, now: DateTime<Utc>) -> State {
+        match status {
+            Status::Pending if now >= expires_at => State::Expired,
+            Status::Pending => State::Pending,
+            Status::Applied => State::Applied,
+            Status::Discarded => State::Discarded,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::Pending => "pending",
@@ -140,12 +151,7 @@ impl Draft {
     }
 
     pub fn state(&self, now: DateTime<Utc>) -> State {
-        match self.status {
-            Status::Pending if now >= self.expires_at => State::Expired,
-            Status::Pending => State::Pending,
-            Status::Applied => State::Applied,
-            Status::Discarded => State::Discarded,
-        }
+        State::of(self.status, self.expires_at, now)
     }
 
     /// The `name` in the proposed spec, when there is one.

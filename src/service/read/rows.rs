@@ -90,18 +90,13 @@ impl Row {
             expires_at: draft.expires_at,
             spec_name: draft.spec_name().map(str::to_string),
             proposed,
-            head: members(&Head(draft)),
-            tail: members(&Tail(draft)),
+            head: members(&Members { draft, after_status: false }),
+            tail: members(&Members { draft, after_status: true }),
         }
     }
 
     pub(crate) fn state(&self, now: DateTime<Utc>) -> State {
-        match self.status {
-            Status::Pending if now >= self.expires_at => State::Expired,
-            Status::Pending => State::Pending,
-            Status::Applied => State::Applied,
-            Status::Discarded => State::Discarded,
-        }
+        State::of(self.status, self.expires_at, now)
     }
 
     /// The entry's JSON, exactly as `DraftView::to_json` serializes.
@@ -204,23 +199,21 @@ fn member<T: Serialize + ?Sized>(out: &mut Vec<u8>, key: &str, value: &T) {
     serde_json::to_writer(&mut *out, value).expect("a field is plain data");
 }
 
-/// A draft's members before `status`, as a map.
-struct Head<'a>(&'a Draft);
-/// A draft's members after `status`, as a map.
-struct Tail<'a>(&'a Draft);
-
-impl Serialize for Head<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        head_members(self.0, &mut map)?;
-        map.end()
-    }
+/// A draft's members before `status`, or after it up to the derived ones,
+/// as a map.
+struct Members<'a> {
+    draft: &'a Draft,
+    after_status: bool,
 }
 
-impl Serialize for Tail<'_> {
+impl Serialize for Members<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        tail_members(self.0, &mut map)?;
+        if self.after_status {
+            tail_members(self.draft, &mut map)?;
+        } else {
+            head_members(self.draft, &mut map)?;
+        }
         map.end()
     }
 }
