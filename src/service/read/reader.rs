@@ -230,13 +230,9 @@ impl Interpreter {
 
     /// `new`, `modify` or `none`, comparing blob ids so main's file is not even read.
     fn change(&self, draft: &Draft) -> Result<Option<Change>> {
-        let Some(name) = draft.spec_name() else {
-            return Ok(None);
-        };
-        let Some(current) = self.resources.get(&format!("{name}.yaml")) else {
-            return Ok(Some(Change::New));
-        };
-        Ok(Some(if proposed_blob(draft)? == Some(*current) { Change::None } else { Change::Modify }))
+        // `proposed` computes the blob whenever main has the resource, so
+        // the change can always be told.
+        Ok(self.change_of(draft.spec_name(), self.proposed(draft)?).flatten())
     }
 
     /// [`Interpreter::change`] of a remembered row; `None` when the row
@@ -256,8 +252,10 @@ impl Interpreter {
     /// computed while main has no such resource.
     pub(crate) fn proposed(&self, draft: &Draft) -> Result<Proposed> {
         match draft.spec_name() {
+            // Without a name there is no resource, and nothing to compare.
+            None => Ok(Proposed::Nothing),
             Some(name) if !self.resources.contains_key(&format!("{name}.yaml")) => Ok(Proposed::NotComputed),
-            _ => Ok(proposed_blob(draft)?.map_or(Proposed::Nothing, Proposed::Blob)),
+            Some(_) => Ok(proposed_blob(draft)?.map_or(Proposed::Nothing, Proposed::Blob)),
         }
     }
 
