@@ -154,25 +154,7 @@ impl Store {
 
     /// Every blob under the folder `dir` of `tree`, as (path, blob id), in tree order.
     pub fn blobs_under(&self, tree: &Tree<'_>, dir: &str) -> Result<Vec<(String, Oid)>> {
-        let mut out = Vec::new();
-        let Some(sub) = self.subtree(tree, dir)? else {
-            return Ok(out);
-        };
-        self.collect_blobs(&sub, dir, &mut out)?;
-        Ok(out)
-    }
-
-    fn collect_blobs(&self, tree: &Tree<'_>, prefix: &str, out: &mut Vec<(String, Oid)>) -> Result<()> {
-        for entry in tree.iter() {
-            let Ok(name) = entry.name() else { continue };
-            let path = format!("{prefix}/{name}");
-            match entry.kind() {
-                Some(ObjectType::Tree) => self.collect_blobs(&self.repo().find_tree(entry.id())?, &path, out)?,
-                Some(ObjectType::Blob) => out.push((path, entry.id())),
-                _ => {}
-            }
-        }
-        Ok(())
+        Ok(self.draft_files(tree, dir, None, None)?.into_iter().map(|(path, blob, _)| (path, blob)).collect())
     }
 
     /// The blobs `new` has that `old` has not (added, or changed), as
