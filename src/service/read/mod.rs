@@ -14,7 +14,7 @@ use crate::store::tree::{DraftFile, FolderMemo};
 pub(crate) use parallel::pipeline;
 pub(crate) use reader::{DraftReader, FoundRecords, draft_facts, read_note, read_record};
 use reader::{Interpreter, RawDraft, parse_notes};
-use rows::{Derived, Folders, Row, Rows};
+use rows::{Derived, Folders, Recalled, Row, Rows};
 
 use super::evidence::check_signature;
 use super::{Layout, Service};
@@ -266,11 +266,11 @@ impl Service {
             let mut slots = Vec::with_capacity(raws.len());
             let mut read: Vec<(Listed, RawDraft)> = Vec::new();
             for mut raw in raws {
-                if let (Some(row), Some(remembering)) = (raw.row.take(), remembering) {
-                    let state = row.state(interpreter.now());
-                    if filter.keeps_status(state.as_str(), Some(row.draft_type)) {
-                        let short_len = len_of(&row.id);
-                        slots.push(Slot::Mapped(remembering.recalled(&row, state, &raw, short_len, &interpreter)));
+                if let (Some(recalled), Some(remembering)) = (raw.row.take(), remembering) {
+                    let state = recalled.row.state(interpreter.now());
+                    if filter.keeps_status(state.as_str(), Some(recalled.row.draft_type)) {
+                        let short_len = len_of(&recalled.row.id);
+                        slots.push(Slot::Mapped(remembering.recalled(&recalled, state, &raw, short_len)));
                     }
                     continue;
                 }
@@ -519,31 +519,31 @@ impl<T> Remembering<'_, T> {
         folder: Option<Oid>,
         judging: &Judging,
         interpreter: &Interpreter,
-    ) -> Option<Row> {
+    ) -> Option<Recalled> {
         let key = Rows::key(blob);
         if !self.rows.holds(&key) || (folder.is_some() && judging.wants_notes(blob, folder)) {
             return None;
         }
         let row = self.rows.get(&key).filter(|row| row.id.is_at(path))?;
-        if interpreter.change_of(row.spec_name.as_deref(), row.proposed).is_none() {
+        let Some(change) = interpreter.change_of(row.spec_name.as_deref(), row.proposed) else {
             self.rows.outdated(key);
             return None;
-        }
-        Some(row)
+        };
+        Some(Recalled { row, change })
     }
 
     /// A recalled row, with what is derived again: its evidence is verified
     /// when it has records (the verdict was known) and missing when not.
-    fn recalled(&self, row: &Row, state: State, raw: &RawDraft, short_len: usize, interpreter: &Interpreter) -> T {
-        let short_id = row.id.short(short_len);
+    fn recalled(&self, recalled: &Recalled, state: State, raw: &RawDraft, short_len: usize) -> T {
+        let short_id = recalled.row.id.short(short_len);
         let derived = Derived {
             state,
             short_id: &short_id,
             path: &raw.path,
-            change: interpreter.change_of(row.spec_name.as_deref(), row.proposed).flatten(),
+            change: recalled.change,
             evidence: if raw.folder.is_some() { EvidenceState::Verified } else { EvidenceState::Missing },
         };
-        (self.render)(row, &derived)
+        (self.render)(&recalled.row, &derived)
     }
 
     /// Renders a draft read from its file through its row, and learns the

@@ -7,7 +7,7 @@
 //! becomes [`Listed::Invalid`]), or judge evidence without checking every
 //! signature it counts, through the check its caller chose.
 
-use super::rows::{Proposed, Row};
+use super::rows::{Proposed, Recalled};
 use super::{Change, DraftView, EvidenceState, Listed};
 use crate::domain::draft::{Draft, DraftType};
 use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
@@ -45,12 +45,12 @@ pub(crate) struct RawDraft {
     /// Its records' notes (blob, bytes or why not), when they were read.
     pub notes: Option<RawNotes>,
     /// The listing row remembered for it, when the file was not read.
-    pub row: Option<Row>,
+    pub row: Option<Recalled>,
 }
 
 /// A listing row the reader may use instead of reading a draft file, given
 /// the file's path, blob and index folder.
-pub(crate) type Remembered<'a> = dyn Fn(&str, Oid, Option<Oid>) -> Option<Row> + 'a;
+pub(crate) type Remembered<'a> = dyn Fn(&str, Oid, Option<Oid>) -> Option<Recalled> + 'a;
 
 /// Reads drafts and their records from one repository handle, on one thread,
 /// along the branch in tree order.

@@ -72,6 +72,13 @@ pub(crate) enum Proposed {
     NotComputed,
 }
 
+/// A row that stands in for its file, with the change it derived from main
+/// when it was recalled.
+pub(crate) struct Recalled {
+    pub row: Row,
+    pub change: Option<Change>,
+}
+
 /// What is derived again on every listing.
 pub(crate) struct Derived<'a> {
     pub state: State,
