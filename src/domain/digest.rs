@@ -9,39 +9,51 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    String::from_utf8(out).expect("JSON text is UTF-8")
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+/// Writes straight into bytes, strings and numbers through serde_json's own
+/// writer: the same bytes `Value`'s `Display` prints, without the clone and
+/// formatting machinery per key (this runs for every record and draft a
+/// listing reads).
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
+            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push(b'{');
             for (i, (key, value)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                out.push_str(&Value::String(key.clone()).to_string());
-                out.push(':');
+                write_scalar(key, out);
+                out.push(b':');
                 write_canonical(value, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(item, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        scalar => out.push_str(&scalar.to_string()),
+        Value::String(text) => write_scalar(text, out),
+        Value::Number(number) => write_scalar(number, out),
+        Value::Bool(true) => out.extend_from_slice(b"true"),
+        Value::Bool(false) => out.extend_from_slice(b"false"),
+        Value::Null => out.extend_from_slice(b"null"),
     }
+}
+
+fn write_scalar<T: serde::Serialize + ?Sized>(scalar: &T, out: &mut Vec<u8>) {
+    serde_json::to_writer(out, scalar).expect("strings and numbers always serialize");
 }
 
 /// `sha256:<hex>` of some bytes.
@@ -51,15 +63,19 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 
 /// The digest of a value's canonical JSON: what `proposed_spec_digest` is.
 pub fn value_digest(value: &Value) -> String {
-    sha256_digest(canonical_json(value).as_bytes())
+    let mut out = Vec::new();
+    write_canonical(value, &mut out);
+    sha256_digest(&out)
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -71,6 +87,22 @@ mod tests {
     fn keys_are_sorted_at_every_level_and_whitespace_dropped() {
         let v = json!({"b": 1, "a": {"d": [true, null], "c": "x\"y"}});
         assert_eq!(canonical_json(&v), r#"{"a":{"c":"x\"y","d":[true,null]},"b":1}"#);
+    }
+
+    /// Scalars come out as `Value`'s own `Display` writes them: escapes,
+    /// non-ASCII text, every number form.
+    #[test]
+    fn scalars_are_written_as_serde_json_prints_them() {
+        let v = json!({"\u{1}\t\"\\é\u{7f}": [-1, 0.5, 1e300, u64::MAX, i64::MIN, false, "\u{2028}\n"]});
+        let items = v.as_object().unwrap().values().next().unwrap().as_array().unwrap();
+        let key = v.as_object().unwrap().keys().next().unwrap();
+        let expected = format!(
+            "{{{}:[{}]}}",
+            Value::String(key.clone()),
+            items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+        );
+        assert_eq!(canonical_json(&v), expected);
+        assert_eq!(hex(&[0x00, 0x0f, 0xa5, 0xff]), "000fa5ff");
     }
 
     #[test]
