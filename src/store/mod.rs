@@ -5,6 +5,7 @@
 //! Must never: check out the drafts branch, rewrite history, or move a ref
 //! without checking that it still points where we read it.
 
+mod bounded;
 pub mod cache;
 pub mod notes;
 pub mod overlay;
@@ -161,6 +162,20 @@ impl Store {
     /// Reads a blob, refusing to load one larger than `limit` bytes.
     pub fn read_blob(&self, id: Oid, limit: usize) -> Result<BlobRead> {
         let odb = self.repo.odb()?;
+        // Whole first, under a cap (see `bounded`); its size only when that
+        // was refused.
+        if let Some(object) = bounded::read(&odb, id, limit) {
+            let object = object?;
+            if object.kind() != ObjectType::Blob {
+                return Err(Error::internal(format!("{id} is not a blob")));
+            }
+            let bytes = object.data();
+            return Ok(if bytes.len() > limit {
+                BlobRead::TooLarge(bytes.len())
+            } else {
+                BlobRead::Bytes(bytes.to_vec())
+            });
+        }
         let (size, kind) = odb.read_header(id)?;
         if kind != ObjectType::Blob {
             return Err(Error::internal(format!("{id} is not a blob")));
@@ -221,6 +236,7 @@ fn configure_libgit2() {
         // default, with collision-detecting SHA-1, which doubles the cost of a
         // listing. `git fsck` is where object integrity is checked.
         git2::opts::strict_hash_verification(false);
+        bounded::install_allocator();
         // Map packs in windows of 8 MiB and keep at most 40 MiB of them
         // (libgit2 maps up to 1 GiB a window, so a whole pack stayed mapped
         // and resident), so reading every draft and note of a large branch

@@ -278,3 +278,25 @@ fn an_agent_without_its_token_cannot_act_as_a_person() {
     forge_agent_as_person(&repo);
     verify_refuses(&repo, "acts as a person");
 }
+
+/// A note padded to megabytes (a few KiB in the object store) is no record:
+/// the listing shows the draft's evidence invalid, and verify names its size.
+#[test]
+fn a_note_padded_to_megabytes_is_too_large_to_be_a_record() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint_as(Who::Agent, "bloated", &[]);
+    let created_on = repo.git(&["log", "--format=%H", "-1", "--grep", "Created-By", "drafts"]).trim().to_string();
+    let (note_path, index_path) = note_paths(&repo, &created_on, "draft_created");
+    let mut note = repo.git(&["notes", "--ref", "zen-evidence", "show", &created_on]).into_bytes();
+    note.resize(8 << 20, b'\n');
+    let blob = write_blob(&repo, &note);
+    let mut edits = vec![(note_path.as_str(), Some(blob.as_str()))];
+    if let Some(index) = &index_path {
+        edits.push((index.as_str(), Some(blob.as_str())));
+    }
+    commit_on_ref(&repo, "refs/notes/zen-evidence", &edits, "Pad a record\n\nEvidence-Size: 0\n");
+    let listed = repo.list_json(&[]);
+    let row = listed.iter().find(|d| d["id"] == id.as_str()).expect("the draft is listed");
+    assert_eq!(row["evidence"], "invalid", "{row}");
+    verify_refuses(&repo, &format!("the note is {} bytes, too large to be a record", 8 << 20));
+}
