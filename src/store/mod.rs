@@ -162,28 +162,26 @@ impl Store {
     /// Reads a blob, refusing to load one larger than `limit` bytes.
     pub fn read_blob(&self, id: Oid, limit: usize) -> Result<BlobRead> {
         let odb = self.repo.odb()?;
-        // Whole first, under a cap (see `bounded`); its size only when that
-        // was refused.
-        if let Some(object) = bounded::read(&odb, id, limit) {
-            let object = object?;
-            if object.kind() != ObjectType::Blob {
-                return Err(Error::internal(format!("{id} is not a blob")));
+        // Whole first, under a cap (see `bounded`); the careful way, its
+        // size first, when that fails in any way.
+        let object = match bounded::read(&odb, id) {
+            Some(object) => object,
+            None => {
+                let (size, kind) = odb.read_header(id)?;
+                if kind != ObjectType::Blob {
+                    return Err(not_a_blob(id));
+                }
+                if size > limit {
+                    return Ok(BlobRead::TooLarge(size));
+                }
+                odb.read(id)?
             }
-            let bytes = object.data();
-            return Ok(if bytes.len() > limit {
-                BlobRead::TooLarge(bytes.len())
-            } else {
-                BlobRead::Bytes(bytes.to_vec())
-            });
+        };
+        if object.kind() != ObjectType::Blob {
+            return Err(not_a_blob(id));
         }
-        let (size, kind) = odb.read_header(id)?;
-        if kind != ObjectType::Blob {
-            return Err(Error::internal(format!("{id} is not a blob")));
-        }
-        if size > limit {
-            return Ok(BlobRead::TooLarge(size));
-        }
-        Ok(BlobRead::Bytes(odb.read(id)?.data().to_vec()))
+        let bytes = object.data();
+        Ok(if bytes.len() > limit { BlobRead::TooLarge(bytes.len()) } else { BlobRead::Bytes(bytes.to_vec()) })
     }
 
     pub fn write_blob(&self, bytes: &[u8]) -> Result<Oid> {
@@ -220,6 +218,10 @@ impl Store {
 
 fn email_local(author: &str) -> String {
     author.chars().map(|c| if c.is_ascii_alphanumeric() || "._-+".contains(c) { c } else { '.' }).collect()
+}
+
+fn not_a_blob(id: Oid) -> Error {
+    Error::internal(format!("{id} is not a blob"))
 }
 
 pub enum BlobRead {
