@@ -278,7 +278,14 @@ impl Service {
                 }
             }
         }
-        let mut report = verify_log(entries, &facts, &check);
+        // The log checks are pure and what follows them reads git: side by
+        // side, on two cores.
+        let (report, rest) = std::thread::scope(|scope| {
+            let log = scope.spawn(|| verify_log(entries, &facts, &check));
+            let rest = self.store_problems(layout, &applied_on, &config_on, &timeline, &by_blob);
+            (log.join(), rest)
+        });
+        let mut report = report.map_err(|_| Error::internal("the log checks stopped on a bug"))?;
         // The timeline was read from its index: the index must hold every
         // config_changed record of the log, and nothing else.
         let mut indexed: Vec<(u64, &str)> =
@@ -294,13 +301,27 @@ impl Service {
                 reason: "the config_changed records of the log and those of its trust index (config/) differ".into(),
             });
         }
-        report.problems.extend(self.main_problems(layout, &applied_on, &config_on, &timeline)?);
+        report.problems.extend(rest?);
+        Ok(report)
+    }
+
+    /// What main, the notes index and the notes tree say against the log's
+    /// records (the checks that read git, beside the log's own).
+    fn store_problems(
+        &self,
+        layout: &Layout,
+        applied_on: &HashMap<Oid, SignedRecord>,
+        config_on: &HashMap<Oid, SignedRecord>,
+        timeline: &super::Timeline,
+        by_blob: &HashMap<Oid, (String, &'static str)>,
+    ) -> Result<Vec<Problem>> {
+        let mut problems = self.main_problems(layout, applied_on, config_on, timeline)?;
         if let Some(tip) = self.store.ref_target(NOTES_REF)? {
             let notes_tree = self.store.commit_tree(tip)?;
-            report.problems.extend(self.index_problems(&notes_tree, &by_blob)?);
-            report.problems.extend(self.stray_notes_entries(&notes_tree, &config_on)?);
+            problems.extend(self.index_problems(&notes_tree, by_blob)?);
+            problems.extend(self.stray_notes_entries(&notes_tree, config_on)?);
         }
-        Ok(report)
+        Ok(problems)
     }
 
     /// Every commit on main since the repository was set up that changes a
