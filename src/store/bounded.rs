@@ -30,7 +30,7 @@ use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void};
 
 /// The largest fresh allocation libgit2 may make during a quick read.
-pub(super) const CAP: usize = (1 << 20) + 1;
+const CAP: usize = (1 << 20) + 1;
 
 thread_local! {
     /// Whether this thread is in a quick read.
