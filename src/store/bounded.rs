@@ -18,8 +18,15 @@
 //! when the next delta of its chain is refused the cache owns it (unless
 //! another thread cached the same base that very moment: libgit2 then leaks
 //! its own copy, at most the cap, as on any real out-of-memory). Growing an
-//! existing allocation (libgit2's hash maps, its buffers) is never refused,
-//! since their failure paths are not all checked.
+//! existing allocation is never refused, and a buffer started by `realloc`
+//! (libgit2's hash maps and strings start so) only past 64 MiB: the failure
+//! paths of hash-map growth are not all checked, and only a loose object's
+//! compressed file comes whole through such a buffer.
+//!
+//! An object in git's old "packlike" loose format (which git has not written
+//! since 2006, and which only a hand in `.git/objects` can put there) is
+//! inflated to the end of its zlib stream whatever size it declares, by the
+//! careful way as much as the quick one.
 //!
 //! Must never: make a read return anything but what the careful way returns
 //! (any failure of the quick read, refused or not, is made again that way),
@@ -29,8 +36,11 @@ use git2::{Odb, OdbObject, Oid};
 use std::cell::Cell;
 use std::ffi::{c_char, c_int, c_void};
 
-/// The largest fresh allocation libgit2 may make during a quick read.
+/// The largest allocation libgit2 may make during a quick read.
 const CAP: usize = (1 << 20) + 1;
+
+/// The largest buffer libgit2 may start with `realloc` during a quick read.
+const BUFFER_CAP: usize = 64 << 20;
 
 thread_local! {
     /// Whether this thread is in a quick read.
@@ -44,43 +54,30 @@ thread_local! {
 /// something (the object, or one of its delta bases, is over the cap), so
 /// the caller must ask the size first and read again.
 pub(super) fn read<'o>(odb: &'o Odb<'_>, id: Oid) -> Option<OdbObject<'o>> {
+    /// Ends the quick read however the read ends.
+    struct Capped;
+    impl Drop for Capped {
+        fn drop(&mut self) {
+            CAPPED.set(false);
+        }
+    }
     REFUSED.set(false);
+    let capped = Capped;
     CAPPED.set(true);
     let read = odb.read(id);
-    CAPPED.set(false);
+    drop(capped);
     if REFUSED.replace(false) { None } else { read.ok() }
 }
 
 /// libgit2's allocator: the standard one (`malloc`, `realloc`, `free`, so
 /// memory it allocated before this was installed is freed the same way),
-/// refusing a fresh allocation over the cap during a quick read.
+/// refusing during a quick read what is over the caps.
 pub(super) fn install_allocator() {
     #[repr(C)]
     struct GitAllocator {
         gmalloc: unsafe extern "C" fn(usize, *const c_char, c_int) -> *mut c_void,
         grealloc: unsafe extern "C" fn(*mut c_void, usize, *const c_char, c_int) -> *mut c_void,
         gfree: unsafe extern "C" fn(*mut c_void),
-    }
-    unsafe extern "C" fn gmalloc(len: usize, _file: *const c_char, _line: c_int) -> *mut c_void {
-        if refused(len) {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: what libgit2's standard allocator calls.
-        unsafe { libc::malloc(len) }
-    }
-    unsafe extern "C" fn grealloc(ptr: *mut c_void, len: usize, _file: *const c_char, _line: c_int) -> *mut c_void {
-        // Only a fresh allocation (realloc of nothing, as libgit2's buffers
-        // start) is capped, never growing one.
-        if ptr.is_null() && refused(len) {
-            return std::ptr::null_mut();
-        }
-        // SAFETY: `ptr` is null or came from this allocator or the standard
-        // one, both malloc's.
-        unsafe { libc::realloc(ptr, len) }
-    }
-    unsafe extern "C" fn gfree(ptr: *mut c_void) {
-        // SAFETY: as above.
-        unsafe { libc::free(ptr) }
     }
     let allocator = GitAllocator { gmalloc, grealloc, gfree };
     // SAFETY: libgit2 copies the struct, whose layout is `git_allocator`'s
@@ -92,11 +89,33 @@ pub(super) fn install_allocator() {
     }
 }
 
+unsafe extern "C" fn gmalloc(len: usize, _file: *const c_char, _line: c_int) -> *mut c_void {
+    if refused(len, CAP) {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: what libgit2's standard allocator calls.
+    unsafe { libc::malloc(len) }
+}
+
+unsafe extern "C" fn grealloc(ptr: *mut c_void, len: usize, _file: *const c_char, _line: c_int) -> *mut c_void {
+    if ptr.is_null() && refused(len, BUFFER_CAP) {
+        return std::ptr::null_mut();
+    }
+    // SAFETY: `ptr` is null or came from this allocator or the standard one,
+    // both malloc's.
+    unsafe { libc::realloc(ptr, len) }
+}
+
+unsafe extern "C" fn gfree(ptr: *mut c_void) {
+    // SAFETY: as above.
+    unsafe { libc::free(ptr) }
+}
+
 /// Whether an allocation of `len` bytes is refused (and remembered as
-/// refused): only over the cap, during a quick read. Nothing is refused
-/// while the thread is being torn down and its flags may be gone.
-fn refused(len: usize) -> bool {
-    let over = len > CAP && CAPPED.try_with(Cell::get).unwrap_or(false);
+/// refused): only over `cap`, during a quick read. Nothing is refused while
+/// the thread is being torn down and its flags may be gone.
+fn refused(len: usize, cap: usize) -> bool {
+    let over = len > cap && CAPPED.try_with(Cell::get).unwrap_or(false);
     if over {
         let _ = REFUSED.try_with(|refused| refused.set(true));
     }
@@ -236,5 +255,30 @@ mod tests {
             repo.odb().unwrap().read(ids[0]).map(|o| o.data().len()).ok()
         });
         assert_eq!(other.join().unwrap(), Some(4 << 20));
+    }
+
+    /// During a quick read: an allocation over 1 MiB is refused, a buffer
+    /// started by `realloc` only over 64 MiB, growing one never; outside a
+    /// quick read nothing is.
+    #[test]
+    fn the_allocator_refuses_only_fresh_allocations_over_the_caps_during_a_quick_read() {
+        let mb = 1 << 20;
+        // SAFETY: each pointer is freed once, by the allocator that made it.
+        unsafe {
+            let allow = |p: *mut c_void| {
+                assert!(!p.is_null());
+                gfree(p);
+            };
+            allow(gmalloc(2 * mb, std::ptr::null(), 0));
+            CAPPED.set(true);
+            assert!(gmalloc(2 * mb, std::ptr::null(), 0).is_null());
+            allow(gmalloc(mb + 1, std::ptr::null(), 0));
+            allow(grealloc(std::ptr::null_mut(), 2 * mb, std::ptr::null(), 0));
+            assert!(grealloc(std::ptr::null_mut(), 65 * mb, std::ptr::null(), 0).is_null());
+            let small = gmalloc(16, std::ptr::null(), 0);
+            allow(grealloc(small, 100 * mb, std::ptr::null(), 0));
+            CAPPED.set(false);
+            assert!(REFUSED.replace(false), "the refusals were remembered");
+        }
     }
 }
