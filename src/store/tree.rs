@@ -119,27 +119,39 @@ impl Store {
             match entry.kind() {
                 Some(ObjectType::Tree) => {
                     let index_id = in_index(name);
-                    let remembered = memo.filter(|(_, at)| *at == depth);
-                    if let Some((memo, _)) = remembered
-                        && let Some(files) = memo.get(entry.id(), index_id)
-                    {
-                        out.extend(
-                            files.into_iter().map(|(below, blob, folder)| (path.clone() + &below, blob, folder)),
-                        );
-                        continue;
-                    }
-                    let sub = self.repo().find_tree(entry.id())?;
-                    let sub_index = index_id.map(|id| self.repo().find_tree(id)).transpose()?;
-                    match remembered {
+                    let trees = || -> Result<(Tree<'_>, Option<Tree<'_>>)> {
+                        let sub = self.repo().find_tree(entry.id())?;
+                        Ok((sub, index_id.map(|id| self.repo().find_tree(id)).transpose()?))
+                    };
+                    match memo.filter(|(_, at)| *at == depth) {
                         Some((memo, _)) => {
-                            let mut files = Vec::new();
-                            self.collect_draft_files(&sub, sub_index.as_ref(), "", depth + 1, None, &mut files)?;
-                            memo.put(entry.id(), index_id, &files);
+                            // The folder whole, as remembered or read (and
+                            // then remembered), below its path.
+                            let files = match memo.get(entry.id(), index_id) {
+                                Some(files) => files,
+                                None => {
+                                    let (sub, sub_index) = trees()?;
+                                    let mut files = Vec::new();
+                                    self.collect_draft_files(
+                                        &sub,
+                                        sub_index.as_ref(),
+                                        "",
+                                        depth + 1,
+                                        None,
+                                        &mut files,
+                                    )?;
+                                    memo.put(entry.id(), index_id, &files);
+                                    files
+                                }
+                            };
                             out.extend(
                                 files.into_iter().map(|(below, blob, folder)| (path.clone() + &below, blob, folder)),
                             );
                         }
-                        None => self.collect_draft_files(&sub, sub_index.as_ref(), &path, depth + 1, memo, out)?,
+                        None => {
+                            let (sub, sub_index) = trees()?;
+                            self.collect_draft_files(&sub, sub_index.as_ref(), &path, depth + 1, memo, out)?;
+                        }
                     }
                 }
                 Some(ObjectType::Blob) => {
