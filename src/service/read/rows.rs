@@ -240,37 +240,31 @@ pub(crate) fn tail_members<M: SerializeMap>(d: &Draft, map: &mut M) -> std::resu
     map.serialize_entry("expires_at", &d.expires_at)?;
     map.serialize_entry("proposed_spec", &d.proposed_spec)?;
     map.serialize_entry("base", &d.base)?;
-    if let Some(v) = &d.rationale {
-        map.serialize_entry("rationale", v)?;
-    }
+    optional(map, "rationale", &d.rationale)?;
     if !d.links.is_empty() {
         map.serialize_entry("links", &d.links)?;
     }
-    if let Some(v) = &d.agent {
-        map.serialize_entry("agent", v)?;
-    }
-    if let Some(v) = &d.applied_by {
-        map.serialize_entry("applied_by", v)?;
-    }
-    if let Some(v) = &d.applied_at {
-        map.serialize_entry("applied_at", v)?;
-    }
-    if let Some(v) = &d.applied_commit {
-        map.serialize_entry("applied_commit", v)?;
-    }
-    if let Some(v) = &d.resource_created {
-        map.serialize_entry("resource_created", v)?;
-    }
-    if let Some(v) = &d.discarded_by {
-        map.serialize_entry("discarded_by", v)?;
-    }
-    if let Some(v) = &d.discarded_at {
-        map.serialize_entry("discarded_at", v)?;
-    }
-    if let Some(v) = &d.reason {
-        map.serialize_entry("reason", v)?;
-    }
+    optional(map, "agent", &d.agent)?;
+    optional(map, "applied_by", &d.applied_by)?;
+    optional(map, "applied_at", &d.applied_at)?;
+    optional(map, "applied_commit", &d.applied_commit)?;
+    optional(map, "resource_created", &d.resource_created)?;
+    optional(map, "discarded_by", &d.discarded_by)?;
+    optional(map, "discarded_at", &d.discarded_at)?;
+    optional(map, "reason", &d.reason)?;
     Ok(())
+}
+
+/// `key: value` when there is a value; nothing when not.
+fn optional<M: SerializeMap, T: Serialize>(
+    map: &mut M,
+    key: &str,
+    value: &Option<T>,
+) -> std::result::Result<(), M::Error> {
+    match value {
+        Some(value) => map.serialize_entry(key, value),
+        None => Ok(()),
+    }
 }
 
 /// `u32` length, then the bytes.
