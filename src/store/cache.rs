@@ -124,6 +124,16 @@ struct Framing {
     check: [u8; 8],
 }
 
+impl Framing {
+    /// The framing, then the record it frames.
+    fn write(&self, out: &mut impl Write, record: &[u8]) -> std::io::Result<()> {
+        out.write_all(&self.key)?;
+        out.write_all(&self.len.to_le_bytes())?;
+        out.write_all(&self.check)?;
+        out.write_all(record)
+    }
+}
+
 /// The next record's framing; `None` at the end of the file, an error where
 /// the file does not frame a record (cut short, or a length no record has).
 fn next_framing(reader: &mut impl Read) -> std::io::Result<Option<Framing>> {
@@ -209,17 +219,6 @@ impl RecordFile {
         held
     }
 
-    /// The record under `key`, if the file holds one that passes its check
-    /// (one that fails is written again when next learned).
-    pub fn get(&self, key: &CacheKey) -> Option<Vec<u8>> {
-        let &(at, len) = self.index.get(key)?;
-        let record = self.read(key, at, len);
-        if record.is_none() {
-            self.outdated(*key);
-        }
-        record
-    }
-
     fn read(&self, key: &CacheKey, at: u64, len: u32) -> Option<Vec<u8>> {
         let mut block = lock(&self.reading);
         let (start, end) = (at - HEADER as u64, at + u64::from(len));
@@ -233,6 +232,18 @@ impl RecordFile {
         let framed = block.bytes.get(from..from + HEADER + len as usize)?;
         let (header, record) = framed.split_at(HEADER);
         (header[..20] == key[..] && header[24..] == check(key, record)).then(|| record.to_vec())
+    }
+
+    /// The record under `key`, decoded, if the file holds one that passes
+    /// its check and decodes (one that does not is written again when next
+    /// learned).
+    pub fn get_as<T>(&self, key: &CacheKey, decode: impl FnOnce(&[u8]) -> Option<T>) -> Option<T> {
+        let &(at, len) = self.index.get(key)?;
+        let value = self.read(key, at, len).and_then(|record| decode(&record));
+        if value.is_none() {
+            self.outdated(*key);
+        }
+        value
     }
 
     /// Marks the record under `key` as one to write again (the last record
@@ -249,10 +260,8 @@ impl RecordFile {
         let outdated = lock(&self.outdated);
         let new = |key: &CacheKey| !self.index.contains_key(key) || outdated.contains(key);
         for (key, encoded) in records.iter().filter(|(key, encoded)| new(key) && encoded.len() <= MAX_RECORD as usize) {
-            bytes.extend_from_slice(key);
-            bytes.extend_from_slice(&(encoded.len() as u32).to_le_bytes());
-            bytes.extend_from_slice(&check(key, encoded));
-            bytes.extend_from_slice(encoded);
+            let framing = Framing { key: *key, len: encoded.len() as u32, check: check(key, encoded) };
+            framing.write(&mut bytes, encoded).expect("writing to memory");
             keys.push(*key);
         }
         drop(outdated);
@@ -335,10 +344,7 @@ impl RecordFile {
                 record.resize(framing.len as usize, 0);
                 reader.read_exact(&mut record)?;
                 if last.get(&framing.key) == Some(&n) {
-                    out.write_all(&framing.key)?;
-                    out.write_all(&framing.len.to_le_bytes())?;
-                    out.write_all(&framing.check)?;
-                    out.write_all(&record)?;
+                    framing.write(&mut out, &record)?;
                 }
                 n += 1;
             }

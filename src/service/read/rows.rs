@@ -314,11 +314,7 @@ impl Rows {
 
     /// The row under `key`, if the file holds one that decodes.
     pub(crate) fn get(&self, key: &CacheKey) -> Option<Row> {
-        let row = Row::decode(&self.file.get(key)?);
-        if row.is_none() {
-            self.file.outdated(*key);
-        }
-        row
+        self.file.get_as(key, Row::decode)
     }
 
     /// Marks the row under `key` as one to learn again.
@@ -369,12 +365,7 @@ impl FolderMemo for Folders {
         if !self.file.holds(&key) {
             return None;
         }
-        let bytes = self.file.get(&key)?;
-        let files = decode_files(&bytes);
-        if files.is_none() {
-            self.file.outdated(key);
-        }
-        files
+        self.file.get_as(&key, decode_files)
     }
 
     fn put(&self, folder: Oid, index: Option<Oid>, files: &[DraftFile]) {
