@@ -27,12 +27,12 @@
 //! of [`signing::verify`], or one whose batch failed without checking it alone.
 
 use super::allowed_signers::AllowedSigners;
+use super::ed25519::{self, VerifyingKey};
 use super::signing;
 use curve25519_dalek::constants::ED25519_BASEPOINT_POINT;
 use curve25519_dalek::edwards::{CompressedEdwardsY, EdwardsPoint};
 use curve25519_dalek::scalar::Scalar;
 use curve25519_dalek::traits::{IsIdentity, VartimeMultiscalarMul};
-use sha2::{Digest, Sha512};
 use ssh_key::public::KeyData;
 use ssh_key::rand_core::{OsRng, RngCore};
 use ssh_key::{PublicKey, SshSig};
@@ -111,8 +111,8 @@ fn canonical_point(bytes: &[u8; 32]) -> bool {
 /// is decompressed once.
 #[derive(Default)]
 struct Batch {
-    /// Distinct keys: encoding, point and dalek key (to check alone).
-    keys: Vec<([u8; 32], EdwardsPoint, ed25519_dalek::VerifyingKey)>,
+    /// Distinct keys: encoding and key (its point, and to check alone).
+    keys: Vec<([u8; 32], VerifyingKey)>,
     /// Key encoding to its place in `keys`, or `None` for one not batched.
     key_at: HashMap<[u8; 32], Option<usize>>,
     /// Per signature: claim index, key, signed data, signature and `R`.
@@ -123,7 +123,8 @@ struct Entry {
     index: usize,
     key: usize,
     data: Vec<u8>,
-    signature: ed25519_dalek::Signature,
+    /// `R` then `s`, as signed.
+    signature: [u8; 64],
     s: Scalar,
     r: EdwardsPoint,
 }
@@ -139,16 +140,18 @@ impl Batch {
             return false;
         }
         let Some(key) = self.key(public.0) else { return false };
-        let Ok(ed_signature) = ed25519_dalek::Signature::from_slice(signature.signature_bytes()) else { return false };
-        let r_bytes = *ed_signature.r_bytes();
+        let Ok(bytes) = <[u8; 64]>::try_from(signature.signature_bytes()) else { return false };
+        let (r_bytes, s_bytes) = bytes.split_at(32);
+        let r_bytes: [u8; 32] = r_bytes.try_into().expect("32 bytes");
         if !canonical_point(&r_bytes) {
             return false;
         }
-        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(*ed_signature.s_bytes())) else {
+        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes.try_into().expect("32 bytes")))
+        else {
             return false;
         };
         let Some(r) = CompressedEdwardsY(r_bytes).decompress() else { return false };
-        self.entries.push(Entry { index, key, data, signature: ed_signature, s, r });
+        self.entries.push(Entry { index, key, data, signature: bytes, s, r });
         true
     }
 
@@ -157,11 +160,10 @@ impl Batch {
         if let Some(at) = self.key_at.get(&bytes) {
             return *at;
         }
-        let point = CompressedEdwardsY(bytes).decompress().filter(EdwardsPoint::is_torsion_free);
-        let at = point.and_then(|point| {
-            let verifying_key = ed25519_dalek::VerifyingKey::from_bytes(&bytes).ok()?;
-            self.keys.push((bytes, point, verifying_key));
-            Some(self.keys.len() - 1)
+        let key = VerifyingKey::from_bytes(&bytes).filter(|key| key.point().is_torsion_free());
+        let at = key.map(|key| {
+            self.keys.push((bytes, key));
+            self.keys.len() - 1
         });
         self.key_at.insert(bytes, at);
         at
@@ -174,10 +176,7 @@ impl Batch {
         }
         let all_good = self.holds();
         for entry in &self.entries {
-            verdicts[entry.index] = all_good || {
-                use ed25519_dalek::Verifier;
-                self.keys[entry.key].2.verify(&entry.data, &entry.signature).is_ok()
-            };
+            verdicts[entry.index] = all_good || self.keys[entry.key].1.verify(&entry.data, &entry.signature);
         }
     }
 
@@ -193,11 +192,7 @@ impl Batch {
         let mut r_weights = Vec::with_capacity(self.entries.len());
         for (entry, weight) in self.entries.iter().zip(weights.chunks_exact(16)) {
             let z = Scalar::from(u128::from_le_bytes(weight.try_into().expect("16 bytes")));
-            let mut hash = Sha512::new();
-            hash.update(entry.signature.r_bytes());
-            hash.update(self.keys[entry.key].0);
-            hash.update(&entry.data);
-            let h = Scalar::from_bytes_mod_order_wide(&hash.finalize().into());
+            let h = ed25519::challenge(&entry.signature[..32], &self.keys[entry.key].0, &entry.data);
             base -= z * entry.s;
             per_key[entry.key] += z * h;
             r_weights.push(z);
@@ -205,7 +200,7 @@ impl Batch {
         let scalars = std::iter::once(base).chain(r_weights).chain(per_key);
         let points = std::iter::once(ED25519_BASEPOINT_POINT)
             .chain(self.entries.iter().map(|entry| entry.r))
-            .chain(self.keys.iter().map(|(_, point, _)| *point));
+            .chain(self.keys.iter().map(|(_, key)| key.point()));
         EdwardsPoint::vartime_multiscalar_mul(scalars, points).is_identity()
     }
 }

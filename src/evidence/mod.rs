@@ -7,6 +7,7 @@
 
 pub mod allowed_signers;
 pub mod batch;
+pub mod ed25519;
 pub mod merkle;
 pub mod proof;
 pub mod record;
