@@ -17,6 +17,10 @@ pub struct Entry {
     pub object: String,
     /// The note, or why it cannot be read.
     pub note: Result<SignedRecord, String>,
+    /// The note's signature checked for its signer and namespace against the
+    /// allowed signers, or why it fails; `Ok` for a record the caller
+    /// vouches for another way (see `--since`).
+    pub signature: Result<(), String>,
     /// What the annotated commit says about itself.
     pub commit: CommitFacts,
     /// For a second-edition `draft_applied` record: the blob the annotated
@@ -107,13 +111,8 @@ impl LogReport {
     }
 }
 
-/// Checks a whole log. `check_signature` verifies one record's signature for
-/// its signer and namespace against the allowed signers.
-pub fn verify_log(
-    entries: Vec<Entry>,
-    drafts: &[DraftFacts],
-    check_signature: &dyn Fn(&SignedRecord) -> Result<(), String>,
-) -> LogReport {
+/// Checks a whole log, each entry's signature already checked.
+pub fn verify_log(entries: Vec<Entry>, drafts: &[DraftFacts]) -> LogReport {
     let mut problems = Vec::new();
     let mut by_position: BTreeMap<u64, (Entry, SignedRecord)> = BTreeMap::new();
     let problem = |position: Option<u64>, entry: &Entry, draft_id: Option<&str>, reason: String| Problem {
@@ -123,18 +122,19 @@ pub fn verify_log(
         reason,
     };
 
-    for entry in entries {
-        let signed = match &entry.note {
-            Ok(signed) => signed.clone(),
+    for mut entry in entries {
+        // The record moves out of its entry, which keeps what it is attached to.
+        let signed = match std::mem::replace(&mut entry.note, Err(String::new())) {
+            Ok(signed) => signed,
             Err(why) => {
-                problems.push(problem(None, &entry, entry.commit.draft_id.as_deref(), why.clone()));
+                problems.push(problem(None, &entry, entry.commit.draft_id.as_deref(), why));
                 continue;
             }
         };
         let record = &signed.record;
         let position = record.position();
         let id = Some(record.draft_id());
-        if let Err(why) = check_signature(&signed) {
+        if let Err(why) = &entry.signature {
             problems.push(problem(Some(position), &entry, id, format!("{} signature: {why}", record.event())));
         }
         if principal_of(record.actor()) != Some(record.signer()) {
@@ -350,11 +350,16 @@ pub fn verify_log(
     for (_, signed) in by_position.values().filter(|(_, s)| !s.record.is_config()) {
         by_draft.entry(signed.record.draft_id()).or_default().push(signed);
     }
+    // Each id's first file, as a search from the front would find it.
+    let mut draft_by_id: HashMap<&str, &DraftFacts> = HashMap::with_capacity(drafts.len());
+    for draft in drafts {
+        draft_by_id.entry(draft.id.as_str()).or_insert(draft);
+    }
     for (position, (entry, signed)) in &by_position {
         if signed.record.event() != "draft_applied" {
             continue;
         }
-        let named = drafts.iter().find(|d| d.id == signed.record.draft_id()).and_then(|d| d.applied_commit.as_deref());
+        let named = draft_by_id.get(signed.record.draft_id()).and_then(|d| d.applied_commit.as_deref());
         if named.is_some_and(|commit| commit != entry.object) {
             let reason = format!(
                 "draft {}'s applied_commit is not the commit its draft_applied record is on",
@@ -380,11 +385,12 @@ pub fn verify_log(
         records.push((entry.object, signed));
     }
 
-    let mut states: HashMap<String, DraftEvidence> = HashMap::new();
+    let troubled: std::collections::HashSet<&str> = problems.iter().filter_map(|p| p.draft_id.as_deref()).collect();
+    let mut states: HashMap<String, DraftEvidence> = HashMap::with_capacity(drafts.len());
     for draft in drafts {
         let state = if !created.contains_key(&draft.id) {
             DraftEvidence::Missing
-        } else if problems.iter().any(|p| p.draft_id.as_deref() == Some(draft.id.as_str())) {
+        } else if troubled.contains(draft.id.as_str()) {
             DraftEvidence::Invalid
         } else {
             DraftEvidence::Verified

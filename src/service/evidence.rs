@@ -215,9 +215,7 @@ impl Service {
             }
             Ok(out)
         };
-        // Each note's entry, and its signature's verdict when it was checked.
-        type Checked = (Entry, Option<Result<(), String>>);
-        let work = |chunk: Vec<Read>| -> Result<Vec<Checked>> {
+        let work = |chunk: Vec<Read>| -> Result<Vec<Entry>> {
             Ok(chunk
                 .into_iter()
                 .map(|(object, bytes, commit)| {
@@ -225,23 +223,20 @@ impl Service {
                         let text = String::from_utf8(bytes).map_err(|_| "the note is not UTF-8".to_string())?;
                         SignedRecord::parse_note(&text).map_err(|e| e.0)
                     });
-                    let verdict = note
-                        .as_ref()
-                        .ok()
-                        .filter(|signed| signed.record.position() >= trusted_below)
-                        .map(|signed| check_signature(signed, &timeline.for_record(&signed.record), now));
-                    (Entry { object: object.to_string(), note, commit, resource_blob: None, zen: None }, verdict)
+                    let signature = match &note {
+                        Ok(signed) if signed.record.position() >= trusted_below => {
+                            check_signature(signed, &timeline.for_record(&signed.record), now)
+                        }
+                        _ => Ok(()),
+                    };
+                    Entry { object: object.to_string(), note, signature, commit, resource_blob: None, zen: None }
                 })
                 .collect())
         };
         let mut entries = Vec::with_capacity(notes.len());
-        let mut verdicts: HashMap<String, Result<(), String>> = HashMap::new();
-        super::read::pipeline(&notes, &mut prepare, &work, &mut |(mut entry, verdict)| {
+        super::read::pipeline(&notes, &mut prepare, &work, &mut |mut entry| {
             entry.resource_blob = bound_resource_blob(&self.store, &entry);
             entry.zen = zen_facts(&self.store, &entry, &main_history);
-            if let (Some(verdict), Ok(signed)) = (verdict, &entry.note) {
-                verdicts.insert(signed.signature.clone(), verdict);
-            }
             entries.push(entry);
             Ok(())
         })?;
@@ -252,11 +247,6 @@ impl Service {
                 Listed::Invalid { .. } => None,
             })
             .collect();
-        let check = |signed: &SignedRecord| match verdicts.get(&signed.signature) {
-            Some(verdict) => verdict.clone(),
-            None if signed.record.position() < trusted_below => Ok(()),
-            None => check_signature(signed, &timeline.for_record(&signed.record), now),
-        };
         // What the notes say, for the checks against main and the index.
         let config_notes = entries.iter().filter(|e| e.note.as_ref().is_ok_and(|n| n.record.is_config())).count();
         let mut applied_on: HashMap<Oid, SignedRecord> = HashMap::new();
@@ -281,7 +271,7 @@ impl Service {
         // The log checks are pure and what follows them reads git: side by
         // side, on two cores.
         let (report, rest) = std::thread::scope(|scope| {
-            let log = scope.spawn(|| verify_log(entries, &facts, &check));
+            let log = scope.spawn(|| verify_log(entries, &facts));
             let rest = self.store_problems(layout, &applied_on, &config_on, &timeline, &by_blob);
             (log.join(), rest)
         });

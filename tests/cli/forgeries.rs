@@ -300,3 +300,47 @@ fn a_note_padded_to_megabytes_is_too_large_to_be_a_record() {
     assert_eq!(row["evidence"], "invalid", "{row}");
     verify_refuses(&repo, &format!("the note is {} bytes, too large to be a record", 8 << 20));
 }
+
+/// A record changed in place keeps its old signature, and the genuine note
+/// is attached again to an object that sorts after it: each record's
+/// signature is judged on its own record, so the changed one fails however
+/// the notes are ordered (a verdict once looked up by the signature's text
+/// took the genuine copy's).
+#[test]
+fn a_changed_record_keeping_its_signature_fails_beside_a_genuine_copy() {
+    let repo = TestRepo::new();
+    repo.create_endpoint("first");
+    repo.create_endpoint("second");
+    let created_on = repo.git(&["log", "--format=%H", "-1", "--grep", "Created-By", "drafts"]).trim().to_string();
+    let genuine = repo.git(&["notes", "--ref", "zen-evidence", "show", &created_on]);
+    let (line, signature) = genuine.split_once('\n').unwrap();
+    let mut record: Value = serde_json::from_str(line).unwrap();
+    record["created_at"] = "2099-01-01T00:00:00Z".into();
+    let changed = format!("{}\n{signature}", canonical_json(&record));
+    // The genuine copy goes on an object after the changed record in the
+    // notes tree's order, so it is read second.
+    let later = repo
+        .git(&["rev-list", "--all", "--objects"])
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|object| *object > created_on.as_str())
+        .max()
+        .expect("an object after the annotated commit")
+        .to_string();
+    let (note_path, index_path) = note_paths(&repo, &created_on, "draft_created");
+    let changed_blob = write_blob(&repo, changed.as_bytes());
+    let genuine_blob = write_blob(&repo, genuine.as_bytes());
+    let copy_path = format!("{}/{}/{}", &later[..2], &later[2..4], &later[4..]);
+    let mut edits =
+        vec![(note_path.as_str(), Some(changed_blob.as_str())), (copy_path.as_str(), Some(genuine_blob.as_str()))];
+    if let Some(index) = &index_path {
+        edits.push((index.as_str(), Some(changed_blob.as_str())));
+    }
+    commit_on_ref(
+        &repo,
+        "refs/notes/zen-evidence",
+        &edits,
+        "Change a record, keep its signature\n\nEvidence-Size: 0\n",
+    );
+    verify_refuses(&repo, "draft_created signature");
+}
