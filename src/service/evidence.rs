@@ -561,11 +561,23 @@ impl Service {
         })
     }
 
-    /// Every commit reachable from `tip`.
+    /// Every commit reachable from `tip`. Each is parsed whole, into
+    /// libgit2's object cache, rather than walked with a revwalk's quick
+    /// parse: the log checks then read almost every one of them again (an
+    /// annotated commit's trailers) and find it there, so each commit is
+    /// inflated once, not twice.
     fn history(&self, tip: Oid) -> Result<HashSet<Oid>> {
-        let mut walk = self.store.repo().revwalk()?;
-        walk.push(tip)?;
-        Ok(walk.collect::<Result<HashSet<Oid>, git2::Error>>()?)
+        let repo = self.store.repo();
+        let mut seen = HashSet::from([tip]);
+        let mut next = vec![tip];
+        while let Some(id) = next.pop() {
+            for parent in repo.find_commit(id)?.parent_ids() {
+                if seen.insert(parent) {
+                    next.push(parent);
+                }
+            }
+        }
+        Ok(seen)
     }
 }
 
