@@ -194,11 +194,6 @@ impl Service {
     /// (the caller proves those records unchanged another way).
     pub(crate) fn load_evidence(&self, layout: &Layout, drafts: &[Listed], trusted_below: u64) -> Result<LogReport> {
         let timeline = self.timeline(layout)?;
-        let drafts_history = match self.store.branch_tip(&layout.config.drafts_branch)? {
-            Some(tip) => self.history(tip.commit)?,
-            None => HashSet::new(),
-        };
-        let main_history = self.history(layout.main.commit)?;
         let notes = match self.store.ref_target(NOTES_REF)? {
             Some(tip) => self.store.all_notes(&self.store.commit_tree(tip)?)?,
             None => Vec::new(),
@@ -211,7 +206,7 @@ impl Service {
             let mut out = Vec::with_capacity(chunk.len());
             for &(object, blob) in chunk {
                 let bytes = read_note(&self.store, blob)?;
-                out.push((object, bytes, commit_facts(&self.store, object, &drafts_history, &main_history)));
+                out.push((object, bytes, commit_facts(&self.store, object)));
             }
             Ok(out)
         };
@@ -236,10 +231,25 @@ impl Service {
         let mut entries = Vec::with_capacity(notes.len());
         super::read::pipeline(&notes, &mut prepare, &work, &mut |mut entry| {
             entry.resource_blob = bound_resource_blob(&self.store, &entry);
-            entry.zen = zen_facts(&self.store, &entry, &main_history);
             entries.push(entry);
             Ok(())
         })?;
+        // The branches' histories are walked after the annotated commits
+        // were read, beside the signature checks, into libgit2's cache: the
+        // walk finds most commits parsed there.
+        let drafts_history = match self.store.branch_tip(&layout.config.drafts_branch)? {
+            Some(tip) => self.history(tip.commit)?,
+            None => HashSet::new(),
+        };
+        let main_history = self.history(layout.main.commit)?;
+        for ((object, _), entry) in notes.iter().zip(&mut entries) {
+            entry.commit.reachable = match entry.commit.event {
+                Some("draft_applied") => main_history.contains(object),
+                Some(_) => drafts_history.contains(object),
+                None => false,
+            };
+            entry.zen = zen_facts(&self.store, entry, &main_history);
+        }
         let facts: Vec<DraftFacts> = drafts
             .iter()
             .filter_map(|entry| match entry {
@@ -561,11 +571,11 @@ impl Service {
         })
     }
 
-    /// Every commit reachable from `tip`. Each is parsed whole, into
+    /// Every commit reachable from `tip`. Each is parsed whole, through
     /// libgit2's object cache, rather than walked with a revwalk's quick
-    /// parse: the log checks then read almost every one of them again (an
-    /// annotated commit's trailers) and find it there, so each commit is
-    /// inflated once, not twice.
+    /// parse: the log checks read almost every one of them before (an
+    /// annotated commit's trailers), so the walk finds them there, and each
+    /// commit is inflated once, not twice.
     fn history(&self, tip: Oid) -> Result<HashSet<Oid>> {
         let repo = self.store.repo();
         let mut seen = HashSet::from([tip]);
@@ -586,9 +596,10 @@ fn claimed_size(commit: &git2::Commit<'_>) -> Option<u64> {
     commit.message().unwrap_or_default().lines().find_map(|l| l.strip_prefix(SIZE_TRAILER)?.trim().parse().ok())
 }
 
-/// What an annotated commit says about itself: its trailers, and whether it
-/// is in the history of the branch its event belongs on.
-fn commit_facts(store: &Store, object: Oid, drafts: &HashSet<Oid>, main: &HashSet<Oid>) -> CommitFacts {
+/// What an annotated commit says about itself: its trailers (whether it is
+/// in the history of the branch its event belongs on is for the caller to
+/// fill in).
+fn commit_facts(store: &Store, object: Oid) -> CommitFacts {
     let Ok(commit) = store.repo().find_commit(object) else { return CommitFacts::default() };
     let message = commit.message().unwrap_or_default();
     let trailer = |key: &str| message.lines().rev().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string()));
@@ -601,12 +612,7 @@ fn commit_facts(store: &Store, object: Oid, drafts: &HashSet<Oid>, main: &HashSe
     .into_iter()
     .find(|(key, _)| trailer(key).is_some())
     .map(|(_, event)| event);
-    let reachable = match event {
-        Some("draft_applied") => main.contains(&object),
-        Some(_) => drafts.contains(&object),
-        None => false,
-    };
-    CommitFacts { draft_id: trailer("Draft-Id:"), event, reachable }
+    CommitFacts { draft_id: trailer("Draft-Id:"), event, reachable: false }
 }
 
 /// For a second-edition apply record: the blob its annotated commit holds
