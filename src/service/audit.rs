@@ -46,7 +46,9 @@ impl Service {
     fn evidence_log_after(&self, trusted_below: u64) -> Result<LogReport> {
         let layout = self.layout()?;
         let drafts = self.load_all(&layout, super::read::Checking::Skip)?;
-        self.load_evidence(&layout, &drafts, trusted_below)
+        let report = self.load_evidence(&layout, &drafts, trusted_below);
+        super::reaper::discard(drafts);
+        report
     }
 
     /// Checks every record; with `root`, also that the first `size` records
@@ -166,7 +168,9 @@ impl Service {
                 // A clone whose config cannot be written still verified.
                 let _ = self.store.set_config_string(VERIFIED_HEAD_KEY, &head);
             }
-            return Ok(VerifiedLog { size: report.size, root: report.root, trust_root: None });
+            let verified = VerifiedLog { size: report.size, root: report.root, trust_root: None };
+            super::reaper::discard(report);
+            return Ok(verified);
         }
         let checks = problems.iter().map(|p| Check::fail(Code::EvidenceInvalid, p.clone())).collect();
         Err(Error {

@@ -12,6 +12,7 @@ mod gate;
 mod gc;
 mod init;
 mod read;
+mod reaper;
 mod sync;
 mod trust;
 mod validate;
