@@ -52,6 +52,42 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     }
 }
 
+/// One member's value of a flat JSON object, for [`canonical_object`].
+#[derive(Debug, Clone, Copy)]
+pub enum Member<'a> {
+    Str(&'a str),
+    U64(u64),
+    Bool(bool),
+    Null,
+}
+
+/// The canonical JSON of a flat object (every member a string, number,
+/// boolean or null): the bytes [`canonical_json`] writes for the same
+/// object, without building a [`Value`] first. Records are such objects,
+/// and every record a listing or a verify reads is written again to check
+/// that its line is canonical.
+pub fn canonical_object(members: &mut [(&str, Member<'_>)]) -> String {
+    members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut out = Vec::with_capacity(32 * members.len());
+    out.push(b'{');
+    for (i, (key, value)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_scalar(*key, &mut out);
+        out.push(b':');
+        match value {
+            Member::Str(text) => write_scalar(*text, &mut out),
+            Member::U64(number) => write_scalar(number, &mut out),
+            Member::Bool(true) => out.extend_from_slice(b"true"),
+            Member::Bool(false) => out.extend_from_slice(b"false"),
+            Member::Null => out.extend_from_slice(b"null"),
+        }
+    }
+    out.push(b'}');
+    String::from_utf8(out).expect("JSON text is UTF-8")
+}
+
 fn write_scalar<T: serde::Serialize + ?Sized>(scalar: &T, out: &mut Vec<u8>) {
     serde_json::to_writer(out, scalar).expect("strings and numbers always serialize");
 }
