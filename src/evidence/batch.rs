@@ -70,7 +70,7 @@ pub fn verify_all(claims: &[Claim<'_>], allowed: &AllowedSigners) -> Vec<bool> {
 /// The checks of [`signing::verify`] that are not arithmetic; the parsed
 /// signature and its key when they all pass.
 fn screen(claim: &Claim<'_>, allowed: &AllowedSigners) -> Option<(SshSig, PublicKey)> {
-    let signature = SshSig::from_pem(claim.armored.trim()).ok()?;
+    let signature = super::armor::parse(claim.armored.trim()).ok()?;
     if !signature.reserved().is_empty() || signature.namespace() != claim.namespace {
         return None;
     }

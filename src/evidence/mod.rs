@@ -6,6 +6,7 @@
 //! verified without checking every signature against `.zen/allowed_signers`.
 
 pub mod allowed_signers;
+pub mod armor;
 pub mod batch;
 pub mod ed25519;
 pub mod merkle;

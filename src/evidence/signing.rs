@@ -158,7 +158,8 @@ pub fn verify(
     allowed: &AllowedSigners,
     at: i64,
 ) -> Result<PublicKey, VerifyError> {
-    let signature = SshSig::from_pem(armored.trim()).map_err(|e| VerifyError::Malformed { reason: e.to_string() })?;
+    let signature =
+        super::armor::parse(armored.trim()).map_err(|e| VerifyError::Malformed { reason: e.to_string() })?;
     // ssh-keygen verifies over an empty reserved field whatever the blob says;
     // a non-empty one could only verify here, never there.
     if !signature.reserved().is_empty() {
