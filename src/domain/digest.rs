@@ -21,18 +21,8 @@ pub fn canonical_json(value: &Value) -> String {
 fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_scalar(key, out);
-                out.push(b':');
-                write_canonical(value, out);
-            }
-            out.push(b'}');
+            let mut entries: Vec<(&str, &Value)> = map.iter().map(|(key, value)| (key.as_str(), value)).collect();
+            write_object(&mut entries, out, |value, out| write_canonical(value, out));
         }
         Value::Array(items) => {
             out.push(b'[');
@@ -44,11 +34,10 @@ fn write_canonical(value: &Value, out: &mut Vec<u8>) {
             }
             out.push(b']');
         }
-        Value::String(text) => write_scalar(text, out),
+        Value::String(text) => write_member(Member::Str(text), out),
         Value::Number(number) => write_scalar(number, out),
-        Value::Bool(true) => out.extend_from_slice(b"true"),
-        Value::Bool(false) => out.extend_from_slice(b"false"),
-        Value::Null => out.extend_from_slice(b"null"),
+        Value::Bool(flag) => write_member(Member::Bool(*flag), out),
+        Value::Null => write_member(Member::Null, out),
     }
 }
 
@@ -67,25 +56,34 @@ pub enum Member<'a> {
 /// and every record a listing or a verify reads is written again to check
 /// that its line is canonical.
 pub fn canonical_object(members: &mut [(&str, Member<'_>)]) -> String {
-    members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     let mut out = Vec::with_capacity(32 * members.len());
+    write_object(members, &mut out, |member, out| write_member(*member, out));
+    String::from_utf8(out).expect("JSON text is UTF-8")
+}
+
+/// An object's members, keys sorted by their bytes, each value written by `write`.
+fn write_object<V>(members: &mut [(&str, V)], out: &mut Vec<u8>, write: impl Fn(&V, &mut Vec<u8>)) {
+    members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     out.push(b'{');
     for (i, (key, value)) in members.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        write_scalar(*key, &mut out);
+        write_scalar(*key, out);
         out.push(b':');
-        match value {
-            Member::Str(text) => write_scalar(*text, &mut out),
-            Member::U64(number) => write_scalar(number, &mut out),
-            Member::Bool(true) => out.extend_from_slice(b"true"),
-            Member::Bool(false) => out.extend_from_slice(b"false"),
-            Member::Null => out.extend_from_slice(b"null"),
-        }
+        write(value, out);
     }
     out.push(b'}');
-    String::from_utf8(out).expect("JSON text is UTF-8")
+}
+
+fn write_member(member: Member<'_>, out: &mut Vec<u8>) {
+    match member {
+        Member::Str(text) => write_scalar(text, out),
+        Member::U64(number) => write_scalar(&number, out),
+        Member::Bool(true) => out.extend_from_slice(b"true"),
+        Member::Bool(false) => out.extend_from_slice(b"false"),
+        Member::Null => out.extend_from_slice(b"null"),
+    }
 }
 
 fn write_scalar<T: serde::Serialize + ?Sized>(scalar: &T, out: &mut Vec<u8>) {

@@ -141,16 +141,11 @@ impl Batch {
         }
         let Some(key) = self.key(public.0) else { return false };
         let Ok(bytes) = <[u8; 64]>::try_from(signature.signature_bytes()) else { return false };
-        let (r_bytes, s_bytes) = bytes.split_at(32);
-        let r_bytes: [u8; 32] = r_bytes.try_into().expect("32 bytes");
-        if !canonical_point(&r_bytes) {
+        let Some((r_bytes, s)) = ed25519::split(&bytes) else { return false };
+        if !canonical_point(r_bytes) {
             return false;
         }
-        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s_bytes.try_into().expect("32 bytes")))
-        else {
-            return false;
-        };
-        let Some(r) = CompressedEdwardsY(r_bytes).decompress() else { return false };
+        let Some(r) = CompressedEdwardsY(*r_bytes).decompress() else { return false };
         self.entries.push(Entry { index, key, data, signature: bytes, s, r });
         true
     }

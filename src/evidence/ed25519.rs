@@ -46,14 +46,19 @@ impl VerifyingKey {
 
     /// Whether `signature` (`R` then `s`, 64 bytes) signs `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8; 64]) -> bool {
-        let (r, s) = signature.split_at(32);
-        let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s.try_into().expect("32 bytes"))) else {
-            return false;
-        };
+        let Some((r, s)) = split(signature) else { return false };
         let k = challenge(r, &self.encoding, message);
         let expected = EdwardsPoint::vartime_double_scalar_mul_basepoint(&k, &self.minus_point, &s).compress();
         expected.as_bytes() == r
     }
+}
+
+/// A signature's `R` encoding and its `s`; `None` when `s` is not below the
+/// group order (no verification accepts it then).
+pub fn split(signature: &[u8; 64]) -> Option<(&[u8; 32], Scalar)> {
+    let (r, s) = signature.split_first_chunk::<32>().expect("64 bytes");
+    let s: [u8; 32] = s.try_into().expect("32 bytes");
+    Some((r, Option::from(Scalar::from_canonical_bytes(s))?))
 }
 
 /// `k`: SHA-512 of `R`, the key's encoding and the message, reduced.
