@@ -116,8 +116,11 @@ impl Service {
         let outcome = retry_on_race(|| {
             // Re-read everything on each attempt: a lost race means main, the
             // draft or the log moved, and every check must see the new state.
+            // The drafts commit is written onto the very tip the draft was
+            // judged at, so a discard landing in between loses us the race.
             let layout = self.layout()?;
-            let view = self.find(&layout, id)?;
+            let drafts_tip = self.drafts_tip(&layout)?;
+            let view = self.find_at(&layout, drafts_tip.commit, id)?;
             let checks = self.draft_checks(&layout, &view, reviewed_digest)?;
             if checks.iter().any(|c| !c.ok) {
                 return Err(UpdateError::Failed(Error::from_checks(checks)));
@@ -161,7 +164,6 @@ impl Service {
             draft.applied_commit = Some(main_commit.to_string());
             draft.resource_created = Some(resource_created);
             let drafts_blob = self.store.write_blob(&render_draft(&draft)?)?;
-            let drafts_tip = self.drafts_tip(&layout)?;
             let drafts_tree = self.store.commit_tree(drafts_tip.commit)?;
             let drafts_tree = self
                 .store

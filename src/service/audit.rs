@@ -45,7 +45,7 @@ impl Service {
 
     fn evidence_log_after(&self, trusted_below: u64) -> Result<LogReport> {
         let layout = self.layout()?;
-        let drafts = self.load_all(&layout, super::read::Checking::Skip)?;
+        let drafts = self.load_all(&layout, self.drafts_tip(&layout)?.commit, super::read::Checking::Skip)?;
         let report = self.load_evidence(&layout, &drafts, trusted_below);
         super::reaper::discard(drafts);
         report

@@ -177,7 +177,7 @@ impl Service {
             };
             sign(signer, record)
         };
-        let edit = |_: &git2::Tree<'_>| Ok(vec![(path.clone(), Some(blob))]);
+        let edit = |_: git2::Oid| Ok(vec![(path.clone(), Some(blob))]);
         let commit = self.commit_to_drafts("create", layout, &message, &actor.to_string(), edit, &record)?;
         Ok(Created { id: id.to_string(), path, commit: commit.to_string() })
     }
@@ -204,7 +204,8 @@ impl Service {
     }
 
     /// Commits one change to the drafts branch with compare-and-swap, and its
-    /// evidence record with it. `edit` sees the current tip's tree and returns
+    /// evidence record with it. `edit` gets the drafts commit the change goes
+    /// onto (the tip now), reads there whatever it decides on, and returns
     /// the files to write (`Some`) or remove (`None`), the draft's own file
     /// first (the record is indexed beside it); `record` signs the
     /// record for the log's next position. When another writer moved either
@@ -217,7 +218,7 @@ impl Service {
         layout: &Layout,
         message: &str,
         author: &str,
-        mut edit: impl FnMut(&git2::Tree<'_>) -> Result<Vec<(String, Option<git2::Oid>)>>,
+        mut edit: impl FnMut(git2::Oid) -> Result<Vec<(String, Option<git2::Oid>)>>,
         record: &dyn Fn(u64) -> Result<SignedRecord>,
     ) -> Result<git2::Oid> {
         let refname = format!("refs/heads/{}", layout.config.drafts_branch);
@@ -226,7 +227,7 @@ impl Service {
             let tip = self.drafts_tip(layout)?;
             let tree = self.store.commit_tree(tip.commit)?;
             let mut new_tree = tree.id();
-            let edits = edit(&tree)?;
+            let edits = edit(tip.commit)?;
             let draft_path = edits.first().map(|(path, _)| path.clone()).ok_or_else(|| Error::internal("no edit"))?;
             for (path, blob) in edits {
                 let current = self.store.repo().find_tree(new_tree)?;

@@ -46,9 +46,11 @@ impl Service {
         let full_id = target.id.to_string();
         let message = format!("Discard draft {full_id}\n\nDraft-Id: {full_id}\nDiscarded-By: {actor}\n");
         let now = self.now();
-        let edit = |_: &git2::Tree<'_>| {
-            // Re-read on every attempt: a concurrent apply or discard may have won.
-            let view = self.find(&layout, &full_id)?;
+        let edit = |tip| {
+            // Re-read on every attempt, at the tip the commit goes onto: a
+            // concurrent apply or discard may have won.
+            let view = self.find_at(&layout, tip, &full_id)?;
+            super::crash_point("discard", "after-checks");
             if !matches!(view.state, State::Pending | State::Expired) {
                 return Err(Error::from_checks(vec![Check::fail(
                     Code::NotPending,

@@ -71,8 +71,9 @@ impl Service {
         let retention = layout.config.closed_retention();
         retry_on_race(|| {
             let now = self.now();
+            let tip = self.drafts_tip(&layout)?;
             let mut expired: Vec<_> = self
-                .load_all(&layout, super::read::Checking::Skip)?
+                .load_all(&layout, tip.commit, super::read::Checking::Skip)?
                 .into_iter()
                 .filter_map(|entry| match entry {
                     Listed::Draft(view) if removable(&view, retention, now) => Some(view),
@@ -107,8 +108,9 @@ impl Service {
                 return Ok(GcReport { dry_run: request.dry_run, removed, remaining, skipped, commit: None });
             };
 
+            super::crash_point("gc", "after-checks");
             let chosen: Vec<(&super::DraftView, Record)> = chosen.into_iter().map(|(v, c)| (&**v, c)).collect();
-            let parent = self.remove_drafts(&layout, actor, signer.as_ref(), &chosen, now)?;
+            let parent = self.remove_drafts(&layout, &tip, actor, signer.as_ref(), &chosen, now)?;
             Ok(GcReport { dry_run: false, removed, remaining, skipped, commit: Some(parent.to_string()) })
         })
     }
@@ -122,7 +124,8 @@ impl Service {
         let signer = self.signer_for(&layout, actor, EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
         let now = self.now();
         retry_on_race(|| {
-            let view = self.find(&layout, id)?;
+            let tip = self.drafts_tip(&layout)?;
+            let view = self.find_at(&layout, tip.commit, id)?;
             if !removable(&view, layout.config.closed_retention(), now) {
                 return Err(Error::new(
                     Code::NotPending,
@@ -131,23 +134,24 @@ impl Service {
                 .into());
             }
             let created = self.created_record(&view.path, &view.id)?;
-            self.remove_drafts(&layout, actor, signer.as_ref(), &[(&view, created)], now)?;
+            self.remove_drafts(&layout, &tip, actor, signer.as_ref(), &[(&view, created)], now)?;
             Ok(())
         })
     }
 
-    /// Commits the removal of each draft in `chosen` (one commit each) and
-    /// its signed `draft_expired` record, in one ref transaction; returns
-    /// the new drafts tip.
+    /// Commits the removal of each draft in `chosen` (one commit each, onto
+    /// `tip`, where they were found removable) and its signed
+    /// `draft_expired` record, in one ref transaction; returns the new
+    /// drafts tip.
     fn remove_drafts(
         &self,
         layout: &super::Layout,
+        tip: &crate::store::BranchTip,
         actor: &Actor,
         signer: &dyn crate::evidence::signing::Signer,
         chosen: &[(&super::DraftView, Record)],
         now: DateTime<Utc>,
     ) -> Result<git2::Oid, UpdateError> {
-        let tip = self.drafts_tip(layout)?;
         let notes_tip = self.store.ref_target(NOTES_REF)?;
         let first_position = self.log_size(notes_tip)?;
         let mut parent = tip.commit;

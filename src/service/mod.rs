@@ -88,12 +88,29 @@ fn test_clock() -> Option<DateTime<Utc>> {
 /// set to `<writer>:<point>` (say `create:after-refs`), the process dies at
 /// that point at once, without unwinding or flushing, as `kill -9` would
 /// leave it, so the tests can show that every step of every writer leaves a
-/// state the next command completes or reports. Release builds have no such
-/// switch.
+/// state the next command completes or reports.
+///
+/// With `ZEN_TEST_PAUSE` set to `<writer>:<point>` instead, the process
+/// creates the file `reached` in the folder `ZEN_TEST_PAUSE_DIR` names and
+/// waits there until the file `go` appears beside it (a minute at most), so
+/// a test can land another command at exactly that point of this one.
+/// Release builds have neither switch.
 pub(crate) fn crash_point(writer: &str, point: &str) {
     #[cfg(debug_assertions)]
-    if std::env::var("ZEN_TEST_CRASH").is_ok_and(|at| at == format!("{writer}:{point}")) {
-        std::process::abort();
+    {
+        let here = |var| std::env::var(var).is_ok_and(|at| at == format!("{writer}:{point}"));
+        if here("ZEN_TEST_CRASH") {
+            std::process::abort();
+        }
+        if here("ZEN_TEST_PAUSE")
+            && let Some(dir) = std::env::var_os("ZEN_TEST_PAUSE_DIR").map(std::path::PathBuf::from)
+        {
+            let _ = std::fs::write(dir.join("reached"), b"");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            while !dir.join("go").exists() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+        }
     }
     #[cfg(not(debug_assertions))]
     let _ = (writer, point);

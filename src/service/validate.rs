@@ -44,7 +44,7 @@ impl Service {
                 .collect::<Result<Vec<_>>>()?,
             // Never through `list`: what decides reads no cache.
             ValidateScope::Open | ValidateScope::All => self
-                .load_all(&layout, Checking::Exact)?
+                .load_all(&layout, self.drafts_tip(&layout)?.commit, Checking::Exact)?
                 .into_iter()
                 .filter(|e| match (scope, e) {
                     (ValidateScope::Open, Listed::Draft(v)) => v.state == State::Pending,

@@ -2,7 +2,7 @@
 //! reported, and never half done: main, the drafts branch and the evidence
 //! note move together or not at all.
 
-use crate::support::{PLANTED_ID, PLANTED_PATH, TestRepo, Who, added_lines, race};
+use crate::support::{DRAFT_BIN, PLANTED_ID, PLANTED_PATH, TestRepo, Who, added_lines, paused, race};
 use serde_json::Value;
 
 fn key(repo: &TestRepo, name: &str) -> String {
@@ -334,6 +334,45 @@ fn apply_and_discard_of_one_draft_started_together_never_both_win() {
         assert_eq!(on_main, wins[0], "main agrees with the status, round {round}");
     }
     assert_eq!(notes_with(&repo, "draft_applied") + notes_with(&repo, "draft_discarded"), 6);
+    assert_consistent(&repo);
+}
+
+/// What the race above finds by luck: each writer lands its rival between
+/// reading the draft and moving the branch. The drafts commit goes onto the
+/// tip the draft was judged at, so the later writer loses, rereads, and is
+/// refused; before, an apply paused here marked applied (and merged) the
+/// draft the discard had just closed.
+#[test]
+fn a_rival_landing_between_a_writers_checks_and_its_commit_wins_and_the_writer_is_refused() {
+    let repo = TestRepo::new();
+    let discard = |id: &str| {
+        let mut cmd = repo.std_command(Who::Agent, DRAFT_BIN);
+        cmd.args(["discard", id, "--reason", "race"]);
+        cmd
+    };
+    let apply = |id: &str| {
+        let mut cmd = repo.std_command(Who::Human, DRAFT_BIN);
+        cmd.args(["apply", id]);
+        cmd
+    };
+
+    let id = repo.create_endpoint_as(Who::Agent, "discarded-first", &[]);
+    let late = paused(apply(&id), "apply:after-checks", || {
+        assert!(discard(&id).output().unwrap().status.success());
+    });
+    assert_eq!(late.status.code(), Some(4), "NOT_PENDING: {late:?}");
+    assert_eq!(repo.show_json(&id)["status"], "discarded");
+    assert!(!repo.git_succeeds(&["cat-file", "-e", "main:endpoints/discarded-first.yaml"]));
+
+    let id = repo.create_endpoint_as(Who::Agent, "applied-first", &[]);
+    let late = paused(discard(&id), "discard:after-checks", || {
+        assert!(apply(&id).output().unwrap().status.success());
+    });
+    assert_eq!(late.status.code(), Some(4), "NOT_PENDING: {late:?}");
+    assert_eq!(repo.show_json(&id)["status"], "applied");
+    assert!(repo.git_succeeds(&["cat-file", "-e", "main:endpoints/applied-first.yaml"]));
+
+    assert_eq!((notes_with(&repo, "draft_applied"), notes_with(&repo, "draft_discarded")), (1, 1));
     assert_consistent(&repo);
 }
 

@@ -198,3 +198,25 @@ fn retain_closed_lets_gc_remove_applied_and_discarded_drafts_closed_long_enough(
     assert_eq!(expired_records(&repo).len(), 2);
     repo.draft(&["evidence", "verify"]).success();
 }
+
+/// A discard landing after gc found a draft expired, before gc moved the
+/// branch: gc commits onto the tip it judged at, so it loses, rereads, and
+/// leaves the now discarded draft alone. Before, gc removed it from the
+/// newer tip with a `draft_expired` record beside the `draft_discarded` one.
+#[test]
+fn a_discard_landing_while_gc_decides_keeps_its_draft() {
+    let repo = TestRepo::new();
+    let later = "2099-01-01T00:00:00Z";
+    let id = repo.create_endpoint_as(Who::Agent, "billing", &["--ttl", "90s"]);
+    let mut gc = repo.std_command(Who::Agent, DRAFT_BIN);
+    gc.args(["--json", "gc"]).env("ZEN_TEST_CLOCK", later);
+    let output = crate::support::paused(gc, "gc:after-checks", || {
+        repo.run(Who::Agent, &["discard", &id]).env("ZEN_TEST_CLOCK", later).assert().success();
+    });
+    assert!(output.status.success(), "{output:?}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(removed_ids(&report), Vec::<String>::new(), "{report}");
+    assert_eq!(repo.show_json(&id)["status"], "discarded");
+    assert!(expired_records(&repo).is_empty());
+    repo.draft(&["evidence", "verify"]).success();
+}

@@ -757,6 +757,29 @@ pub fn race(repo: &TestRepo, commands: Vec<(Who, Vec<String>)>) -> Vec<std::proc
     handles.into_iter().map(|h| h.join().expect("thread")).collect()
 }
 
+/// Runs `cmd` until it reaches `point` (`<writer>:<point>`, see
+/// `crash_point`), runs `meanwhile` there, then lets it finish: the one
+/// interleaving of two writers a race only finds by luck, every time.
+pub fn paused(mut cmd: std::process::Command, point: &str, meanwhile: impl FnOnce()) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    cmd.env("ZEN_TEST_PAUSE", point)
+        .env("ZEN_TEST_PAUSE_DIR", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("draft runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !dir.path().join("reached").exists() {
+        if child.try_wait().expect("draft runs").is_some() || std::time::Instant::now() > deadline {
+            let output = child.wait_with_output().expect("draft runs");
+            panic!("draft never reached {point}: {output:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    meanwhile();
+    std::fs::write(dir.path().join("go"), b"").expect("go");
+    child.wait_with_output().expect("draft runs")
+}
+
 /// The fixture repo `fixtures/repos/day-folder-layout/`: made by zen-draft
 /// 0.1 (commit ccc7a66) on 2026-12-01 with its day-folder layout, as
 /// `fixtures/README.md` tells. Its drafts were created at 08:30 UTC that day

@@ -178,7 +178,8 @@ impl Service {
         each: &mut dyn FnMut(T) -> Result<()>,
     ) -> Result<()> {
         let layout = self.layout()?;
-        self.walk(&layout, filter, Checking::Shown, map, None, each)
+        let tip = self.drafts_tip(&layout)?.commit;
+        self.walk(&layout, tip, filter, Checking::Shown, map, None, each)
     }
 
     /// What `draft --json list` writes: each kept draft's JSON and the
@@ -198,34 +199,38 @@ impl Service {
             (row.render(derived), rival)
         };
         let remembering = Remembering { rows: &rows, folders: &folders, render: &render };
-        self.walk(&layout, filter, Checking::Shown, &map, Some(&remembering), each)?;
+        let tip = self.drafts_tip(&layout)?.commit;
+        self.walk(&layout, tip, filter, Checking::Shown, &map, Some(&remembering), each)?;
         rows.finish();
         folders.finish();
         Ok(())
     }
 
-    /// Every file under `drafts/`, read and checked, with its evidence judged
-    /// as `checking` says.
-    pub(crate) fn load_all(&self, layout: &Layout, checking: Checking) -> Result<Vec<Listed>> {
+    /// Every file under `drafts/` at drafts commit `tip`, read and checked,
+    /// with its evidence judged as `checking` says. A writer deciding on
+    /// what it read expects that same `tip` when it moves the branch.
+    pub(crate) fn load_all(&self, layout: &Layout, tip: Oid, checking: Checking) -> Result<Vec<Listed>> {
         let mut entries = Vec::new();
         let all = ListFilter { all: true, ..ListFilter::default() };
-        self.walk(layout, &all, checking, &|entry, _| entry, None, &mut |entry| {
+        self.walk(layout, tip, &all, checking, &|entry, _| entry, None, &mut |entry| {
             entries.push(entry);
             Ok(())
         })?;
         Ok(entries)
     }
 
-    /// Reads every draft file on every core: parsed, filtered, evidence
+    /// Reads every draft file at drafts commit `tip` on every core: parsed, filtered, evidence
     /// judged, mapped, and handed to `each` in tree order.
     ///
     /// With `remembering`, a draft whose row it holds (and whose evidence a
     /// listing already verified, or which has no records) is not read: its
     /// row is rendered instead; every other draft is read, and its row
     /// learned.
+    #[expect(clippy::too_many_arguments, reason = "one private reader behind four entry points, each a line")]
     fn walk<T: Send>(
         &self,
         layout: &Layout,
+        tip: Oid,
         filter: &ListFilter,
         checking: Checking,
         map: &(dyn Fn(Listed, usize) -> T + Sync),
@@ -234,11 +239,10 @@ impl Service {
     ) -> Result<()> {
         // Rows stand in for files only for what is shown.
         debug_assert!(remembering.is_none() || checking == Checking::Shown);
-        let tip = self.drafts_tip(layout)?;
         let judging = Judging::new(self, layout, checking)?;
         let evidence = checking != Checking::Skip;
         let files = {
-            let drafts_tree = self.store.commit_tree(tip.commit)?;
+            let drafts_tree = self.store.commit_tree(tip)?;
             let notes_tree = match judging.notes_tip {
                 Some(tip) if evidence => Some(self.store.commit_tree(tip)?),
                 _ => None,
@@ -371,12 +375,19 @@ impl Service {
     }
 
     /// Finds one readable draft by any unique prefix of its id, its evidence
-    /// judged exactly.
+    /// judged exactly, on the drafts branch as it is now.
     pub(crate) fn find(&self, layout: &Layout, text: &str) -> Result<DraftView> {
+        self.find_at(layout, self.drafts_tip(layout)?.commit, text)
+    }
+
+    /// [`Service::find`] on drafts commit `tip`. A writer that decides on
+    /// the draft it found moves the branch only from that same `tip`: read
+    /// at one tip and written onto a later one, an apply could mark applied
+    /// a draft a discard had closed in between.
+    pub(crate) fn find_at(&self, layout: &Layout, tip: Oid, text: &str) -> Result<DraftView> {
         let prefix = IdPrefix::parse(text)
             .map_err(|e| Error::new(Code::NotFound, e).with_hint("run `draft list` to see draft ids"))?;
-        let tip = self.drafts_tip(layout)?;
-        let drafts_tree = self.store.commit_tree(tip.commit)?;
+        let drafts_tree = self.store.commit_tree(tip)?;
         let candidates = self.candidates(&drafts_tree, &prefix)?;
         match candidates.as_slice() {
             [] => Err(Error::new(Code::NotFound, "no draft has an id starting with the given prefix")

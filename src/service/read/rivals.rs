@@ -201,7 +201,7 @@ impl Service {
         let mut shards: BTreeMap<String, Vec<(String, String)>> =
             (0..=255u8).map(|b| (format!("{b:02x}"), Vec::new())).collect();
         let all = ListFilter { all: true, ..ListFilter::default() };
-        self.walk(layout, &all, super::Checking::Skip, &|listed, _| entry_of(&listed), None, &mut |entry| {
+        self.walk(layout, tip, &all, super::Checking::Skip, &|listed, _| entry_of(&listed), None, &mut |entry| {
             if let Some(entry) = entry {
                 shards.entry(shard_of(&entry.0)).or_default().push(entry);
             }
