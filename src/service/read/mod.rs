@@ -219,8 +219,8 @@ impl Service {
         Ok(entries)
     }
 
-    /// Reads every draft file at drafts commit `tip` on every core: parsed, filtered, evidence
-    /// judged, mapped, and handed to `each` in tree order.
+    /// Reads every draft file at drafts commit `tip` on every core: parsed,
+    /// filtered, evidence judged, mapped, and handed to `each` in tree order.
     ///
     /// With `remembering`, a draft whose row it holds (and whose evidence a
     /// listing already verified, or which has no records) is not read: its
