@@ -228,6 +228,7 @@ impl Service {
             let tree = self.store.commit_tree(tip.commit)?;
             let mut new_tree = tree.id();
             let edits = edit(tip.commit)?;
+            super::crash_point(writer, "after-checks");
             let draft_path = edits.first().map(|(path, _)| path.clone()).ok_or_else(|| Error::internal("no edit"))?;
             for (path, blob) in edits {
                 let current = self.store.repo().find_tree(new_tree)?;

@@ -50,7 +50,6 @@ impl Service {
             // Re-read on every attempt, at the tip the commit goes onto: a
             // concurrent apply or discard may have won.
             let view = self.find_at(&layout, tip, &full_id)?;
-            super::crash_point("discard", "after-checks");
             if !matches!(view.state, State::Pending | State::Expired) {
                 return Err(Error::from_checks(vec![Check::fail(
                     Code::NotPending,

@@ -9,8 +9,8 @@ use crate::domain::identity::Actor;
 use crate::error::{Code, Error, Result};
 use crate::evidence::allowed_signers::AllowedSigners;
 use crate::evidence::record::Binding;
-use crate::evidence::record::Record;
 use crate::evidence::record::SignedRecord;
+use crate::evidence::record::{ADMIN_NAMESPACE, APPLY_NAMESPACE, Record};
 use crate::evidence::signing::{self, Signer};
 use crate::evidence::verify::{CommitFacts, DraftFacts, Entry, LogReport, Problem, verify_log};
 use crate::evidence::{NOTES_REF, index_path};
@@ -142,6 +142,41 @@ impl Service {
         .with_hint("nothing was written; run `draft evidence verify` to see what is wrong with the log"))
     }
 
+    /// Refuses a record the signers in force at its position would not
+    /// accept, judged by the timeline of `notes_tip`, the very log it joins.
+    /// The command checked its key when it started; a change to `.zen/`
+    /// that landed since (an admin removing that key) moved the notes ref,
+    /// so a writer that lost the race to it, or read the log after it, is
+    /// judged here by the signers that change installed. A log without a
+    /// trust root has no such change: main's signers judged the key.
+    fn check_in_force<'a>(
+        &self,
+        notes_tip: Option<Oid>,
+        records: impl Iterator<Item = &'a SignedRecord>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let timeline = self.timeline_at(std::sync::Arc::default(), notes_tip)?;
+        if timeline.root().is_none() {
+            return Ok(());
+        }
+        for signed in records {
+            let record = &signed.record;
+            if let Err(reason) = check_signature(signed, &timeline.for_record(record), now.timestamp()) {
+                let code = match record.namespace() {
+                    APPLY_NAMESPACE => Code::NotAnApplier,
+                    ADMIN_NAMESPACE => Code::NotAnAdmin,
+                    _ => Code::SigningKeyMissing,
+                };
+                return Err(Error::new(
+                    code,
+                    format!("the signers in force at log position {} refuse this record: {reason}", record.position()),
+                )
+                .with_hint("the log's own signers judge each record (an admin may have just changed them): see `draft evidence verify`; nothing was written"));
+            }
+        }
+        Ok(())
+    }
+
     /// Writes the notes commit that attaches each record to its object, and
     /// indexes each beside its draft (`notes` holds the object, the path of
     /// the draft's file and the record).
@@ -151,6 +186,7 @@ impl Service {
         notes: &[(Oid, String, SignedRecord)],
         now: DateTime<Utc>,
     ) -> Result<Oid> {
+        self.check_in_force(notes_tip, notes.iter().map(|(_, _, signed)| signed), now)?;
         let mut edits = Vec::with_capacity(notes.len() * 2);
         for (object, draft_path, signed) in notes {
             let blob = self.store.write_blob(signed.to_note().as_bytes())?;

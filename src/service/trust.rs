@@ -79,7 +79,13 @@ impl Service {
     /// The timeline of the log at the notes tip, read from its index.
     pub(crate) fn timeline(&self, layout: &Layout) -> Result<Timeline> {
         let current = Arc::new(self.allowed_signers(layout)?);
-        let Some(notes) = self.store.ref_target(NOTES_REF)? else {
+        self.timeline_at(current, self.store.ref_target(NOTES_REF)?)
+    }
+
+    /// The timeline of the log at notes commit `notes`; `current` judges
+    /// when it has no root.
+    pub(crate) fn timeline_at(&self, current: Arc<AllowedSigners>, notes: Option<Oid>) -> Result<Timeline> {
+        let Some(notes) = notes else {
             return Ok(Timeline { changes: Vec::new(), current });
         };
         let tree = self.store.commit_tree(notes)?;
@@ -285,23 +291,6 @@ impl Service {
         edit: impl Fn(&str, &str) -> Result<(String, String)>,
     ) -> Result<ConfigChanged> {
         let layout = self.layout()?;
-        match (rooting, self.timeline(&layout)?.root()) {
-            (Rooting::Rooted, None) => {
-                return Err(Error::new(
-                    Code::TrustRootMissing,
-                    "this log has no trust root yet, so nothing vouches for a change to .zen/",
-                )
-                .with_hint("an admin runs `draft trust init` first"));
-            }
-            (Rooting::Root, Some(root)) => {
-                return Err(Error::new(
-                    Code::Conflict,
-                    format!("this log already has a trust root, at position {}", root.record.position()),
-                )
-                .with_hint("change .zen/ with `draft signers add|remove` or `draft config set`"));
-            }
-            _ => {}
-        }
         let now = self.now();
         let checked_out = self.store.is_checked_out(&layout.config.main_branch);
         let paths = [ALLOWED_SIGNERS_PATH, CONFIG_PATH];
@@ -309,7 +298,9 @@ impl Service {
             self.store.ensure_clean(&paths)?;
         }
         let changed = retry_on_race(|| {
+            // Rechecked on every attempt: another `trust init` may have won.
             let layout = self.layout()?;
+            self.check_rooting(rooting, &layout)?;
             let tree = self.store.commit_tree(layout.main.commit)?;
             let read = |path: &str| -> Result<String> {
                 match self.store.blob_id_at(&tree, path)? {
@@ -368,6 +359,23 @@ impl Service {
         Ok(changed)
     }
 
+    /// A root only for a log without one; any other change only after it.
+    fn check_rooting(&self, rooting: Rooting, layout: &Layout) -> Result<()> {
+        match (rooting, self.timeline(layout)?.root()) {
+            (Rooting::Rooted, None) => Err(Error::new(
+                Code::TrustRootMissing,
+                "this log has no trust root yet, so nothing vouches for a change to .zen/",
+            )
+            .with_hint("an admin runs `draft trust init` first")),
+            (Rooting::Root, Some(root)) => Err(Error::new(
+                Code::Conflict,
+                format!("this log already has a trust root, at position {}", root.record.position()),
+            )
+            .with_hint("change .zen/ with `draft signers add|remove` or `draft config set`")),
+            _ => Ok(()),
+        }
+    }
+
     /// Lands again, on the tips a sync replays onto, a change to `.zen/`
     /// made in this clone: its commit goes onto main as it is when main is
     /// still its parent there, with a record signed again at the log's next
@@ -408,8 +416,10 @@ impl Service {
             Ok(self.store.blob_id_at(&tree, path)?.map(|b| b.to_string()).unwrap_or_default())
         };
         let (signers_blob, config_blob) = (blob(ALLOWED_SIGNERS_PATH)?, blob(CONFIG_PATH)?);
-        let previous = self.timeline(layout)?.changes.last().map(|(c, _)| c.digest());
+        // The record links to the last change of the very log it joins.
         let notes_tip = self.store.ref_target(NOTES_REF)?;
+        let current = Arc::new(self.allowed_signers(layout)?);
+        let previous = self.timeline_at(current, notes_tip)?.changes.last().map(|(c, _)| c.digest());
         let position = self.log_size(notes_tip)?;
         let record = Record::ConfigChanged {
             changed_by: actor.to_string(),

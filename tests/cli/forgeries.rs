@@ -93,7 +93,11 @@ pub(crate) fn resign_in_place(repo: &TestRepo, object: &str, signer: &str, mutat
     let mut record = record_on(repo, object);
     let event = record["event"].as_str().unwrap().to_string();
     mutate(&mut record);
-    let namespace = if event == "draft_applied" { "zen-draft-apply" } else { "zen-draft-evidence" };
+    let namespace = match event.as_str() {
+        "draft_applied" => "zen-draft-apply",
+        "config_changed" => "zen-draft-admin",
+        _ => "zen-draft-evidence",
+    };
     let note = signed_note(repo, &canonical_json(&record), &key(repo, signer), namespace);
     let blob = write_blob(repo, note.as_bytes());
     let (note_path, index_path) = note_paths(repo, object, &event);

@@ -178,12 +178,20 @@ fn an_agent_listing_its_key_for_applies_and_applying_is_refused() {
     );
     agent.git(&["commit", "-q", "-am", "Trust me"]);
     refused(&central, &agent, &["main"], "GATE_CONFIG_NOT_SIGNED");
+    // The tool will not sign it (the log's own signers judge the record)...
     agent
         .run(Who::Human, &["apply", &id])
         .env("ZEN_USER_ID", "ops-bot")
         .env("ZEN_SIGNING_KEY", key(&agent, "ops-bot").to_str().unwrap())
-        .assert()
-        .success();
+        .refused("NOT_AN_APPLIER");
+    // ...so the agent forges one: a person's apply, its record re-signed in
+    // the apply namespace with the agent's key.
+    agent.json(Who::Human, &["apply", &id]);
+    let applied = agent.rev_parse("main");
+    resign_in_place(&agent, &applied, "ops-bot", |record| {
+        record["applied_by"] = "user:ops-bot".into();
+        record["signer"] = "ops-bot".into();
+    });
     let said = refused(&central, &agent, &ALL, "GATE_CONFIG_NOT_SIGNED");
     assert!(said.contains("GATE_RECORD_INVALID"), "the apply record is not the timeline's:\n{said}");
 }
@@ -381,8 +389,15 @@ fn a_signers_change_signed_by_someone_who_is_no_admin_is_refused() {
         .run(Who::Human, &["signers", "add", "helper", public.to_str().unwrap()])
         .env("ZEN_USER_ID", "ops-bot")
         .env("ZEN_SIGNING_KEY", key(&agent, "ops-bot").to_str().unwrap())
-        .assert()
-        .success();
+        .refused("NOT_AN_ADMIN");
+    // The tool will not sign it, so the agent forges the record: an admin's
+    // change, re-signed with its own key.
+    agent.json(Who::Human, &["signers", "add", "helper", public.to_str().unwrap()]);
+    let changed = agent.rev_parse("main");
+    resign_in_place(&agent, &changed, "ops-bot", |record| {
+        record["changed_by"] = "user:ops-bot".into();
+        record["signer"] = "ops-bot".into();
+    });
     let said = refused(&central, &agent, &ALL, "GATE_CONFIG_NOT_SIGNED");
     assert!(said.contains("GATE_RECORD_INVALID"), "{said}");
 }

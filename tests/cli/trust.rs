@@ -2,7 +2,8 @@
 //! `config_changed` records, every record is judged by the signers in force
 //! at its position, and each clone pins the log's trust root.
 
-use crate::support::{TestRepo, Who};
+use crate::forgeries;
+use crate::support::{DRAFT_BIN, TestRepo, Who, canonical_json, exit_code_of, paused};
 use serde_json::Value;
 
 fn key(repo: &TestRepo, name: &str) -> std::path::PathBuf {
@@ -110,19 +111,70 @@ fn a_key_removed_at_one_position_signs_nothing_after_it() {
         ],
     )
     .refused("SIGNING_KEY_MISSING");
-    // Put the key back with plain git, sign, and take it out again: the
-    // record lands after the removal, and the timeline says no.
+    // Put the key back with plain git: the writer still judges the record
+    // by the timeline, which says no, and writes nothing.
     let signers = repo.file_on("main", ".zen/allowed_signers");
     let original = repo.file_on("main~1", ".zen/allowed_signers");
     repo.commit_file_on_branch("main", ".zen/allowed_signers", original.as_bytes());
-    repo.create_endpoint_as(Who::Agent, "after", &[]);
+    let after =
+        ["create", "endpoint", "--name", "after", "--provider", "stripe", "--target-url", "https://x.example.com/"];
+    repo.run(Who::Agent, &after).refused("SIGNING_KEY_MISSING");
     repo.commit_file_on_branch("main", ".zen/allowed_signers", signers.as_bytes());
+    // So sign one with plain ssh-keygen, at the log's next position, as an
+    // agent that kept its key could: the timeline says no.
+    let created_on = repo.git(&["log", "--format=%H", "-1", "--grep", "Created-By", "drafts"]).trim().to_string();
+    let mut record = forgeries::record_on(&repo, &created_on);
+    let size = repo.git(&["notes", "--ref=zen-evidence", "list"]).lines().count();
+    record["merkle_position"] = size.into();
+    record["proposed_spec_digest"] = format!("sha256:{}", "0".repeat(64)).into();
+    let note = forgeries::signed_note(&repo, &canonical_json(&record), &key(&repo, "ops-bot"), "zen-draft-evidence");
+    let blob = forgeries::write_blob(&repo, note.as_bytes());
+    let object = repo.git(&["commit-tree", "main^{tree}", "-m", "forged"]).trim().to_string();
+    let path = format!("{}/{}/{}", &object[..2], &object[2..4], &object[4..]);
+    let message = format!("Forged\n\nEvidence-Size: {}\n", size + 1);
+    forgeries::commit_on_ref(&repo, "refs/notes/zen-evidence", &[(&path, Some(&blob))], &message);
     let refusal = repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID");
     let output = refusal.output();
     assert!(output.contains("draft_created signature"), "{output}");
     // The record made before the removal still verifies.
     let shown: Value = repo.show_json(&before);
     assert_eq!(shown["status"], "pending");
+}
+
+/// The same removal landing while a command signed with that key is under
+/// way, after it checked the key and before it wrote its record: the record
+/// would sit after the removal, so it is refused and nothing is written.
+/// Before, the create landed and the log failed verify from then on.
+#[test]
+fn a_key_removed_while_a_command_it_signs_is_under_way_signs_nothing() {
+    let repo = rooted();
+    let url = "https://hooks.example.com/late";
+    let mut create = repo.std_command(Who::Agent, DRAFT_BIN);
+    create.args(["--json", "create", "endpoint", "--name", "late", "--provider", "stripe", "--target-url", url]);
+    let late = paused(create, "create:after-checks", || {
+        repo.json(Who::Human, &["signers", "remove", "ops-bot"]);
+    });
+    let refusal: Value = serde_json::from_slice(&late.stdout).unwrap();
+    assert_eq!(refusal["error"]["code"], "SIGNING_KEY_MISSING", "{refusal}");
+    assert_eq!(late.status.code(), Some(exit_code_of("SIGNING_KEY_MISSING")));
+    assert!(repo.list_json(&["--all"]).is_empty());
+    repo.json(Who::Nobody, &["evidence", "verify"]);
+
+    // A person's apply that loses its race to the removal of their key,
+    // rereads main and tries again, is judged by the new signers too.
+    let repo = rooted();
+    let pending = repo.create_endpoint_as(Who::Agent, "pending", &[]);
+    let mut apply = repo.std_command(Who::Human, DRAFT_BIN);
+    apply.args(["--json", "apply", &pending]);
+    let main_before = repo.git(&["rev-parse", "main"]);
+    let late = paused(apply, "apply:after-checks", || {
+        repo.json(Who::Human, &["signers", "remove", "alice"]);
+    });
+    let refusal: Value = serde_json::from_slice(&late.stdout).unwrap();
+    assert_eq!(refusal["error"]["code"], "NOT_AN_APPLIER", "{refusal}");
+    assert_eq!(repo.git(&["rev-parse", "main~1"]), main_before, "main holds the removal only");
+    assert_eq!(repo.show_json(&pending)["status"], "pending");
+    repo.json(Who::Nobody, &["evidence", "verify"]);
 }
 
 #[test]
