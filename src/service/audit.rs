@@ -3,6 +3,7 @@
 use super::Service;
 use crate::domain::draft_id::{DraftId, IdPrefix};
 use crate::error::{Check, Code, Error, Result};
+use crate::evidence::NOTES_REF;
 use crate::evidence::merkle::{self, Hash};
 use crate::evidence::proof::InclusionProof;
 use crate::evidence::verify::LogReport;
@@ -40,12 +41,31 @@ pub struct VerifiedLog {
 impl Service {
     /// Loads and checks the whole log; problems are reported, not raised.
     pub fn evidence_log(&self) -> Result<LogReport> {
-        self.evidence_log_after(0)
+        self.at_one_moment(|| self.evidence_log_after(0))
+    }
+
+    /// Runs `read` on main, the drafts branch and the notes as they stood
+    /// at one moment (see [`crate::store::Store::tips_at_one_moment`]): the
+    /// log is judged against the branches, and a writer landing meanwhile
+    /// must count whole or not at all, never as a draft without its record
+    /// or a record without its draft. A gate's or a sync's replay already
+    /// reads one state of the refs.
+    fn at_one_moment<T>(&self, read: impl FnOnce() -> Result<T>) -> Result<T> {
+        if self.store.is_replaying() {
+            return read();
+        }
+        let layout = self.layout()?;
+        let branch = |name: &str| format!("refs/heads/{name}");
+        let names = [branch(&layout.config.main_branch), branch(&layout.config.drafts_branch), NOTES_REF.to_string()];
+        let tips = self.store.tips_at_one_moment(&names)?;
+        let (result, _) = self.store.replaying(tips.into_iter().map(|(name, tip)| (name, Some(tip))).collect(), read);
+        result
     }
 
     fn evidence_log_after(&self, trusted_below: u64) -> Result<LogReport> {
         let layout = self.layout()?;
         let drafts = self.load_all(&layout, self.drafts_tip(&layout)?.commit, super::read::Checking::Skip)?;
+        super::crash_point("verify", "after-drafts");
         let report = self.load_evidence(&layout, &drafts, trusted_below);
         super::reaper::discard(drafts);
         report
@@ -88,6 +108,17 @@ impl Service {
         pin: bool,
     ) -> Result<VerifiedLog> {
         self.refuse_shallow("evidence verify")?;
+        self.at_one_moment(|| self.verify_pinned(root, since, trust_root, strict, pin))
+    }
+
+    fn verify_pinned(
+        &self,
+        root: Option<(u64, Hash)>,
+        since: Option<(u64, Hash)>,
+        trust_root: Option<&str>,
+        strict: bool,
+        pin: bool,
+    ) -> Result<VerifiedLog> {
         let layout = self.layout()?;
         let timeline = self.timeline(&layout)?;
         let found = timeline.root().map(|r| r.digest());

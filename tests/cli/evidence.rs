@@ -411,3 +411,19 @@ fn an_apply_record_binds_the_commit_file_and_blob_it_approves() {
     assert!(problems.contains("attached to a commit other than its applied_commit"), "{problems}");
     assert!(problems.contains("is not the blob the draft_applied record approves"), "{problems}");
 }
+
+/// A create landing while verify reads (after the drafts, before the
+/// notes) is not a problem with the log: verify judges one consistent
+/// state of the refs, the one before the create or the one after.
+#[test]
+fn a_create_landing_while_verify_reads_is_no_problem() {
+    let repo = TestRepo::new();
+    repo.create_endpoint("first");
+    let mut verify = repo.std_command(Who::Nobody, crate::support::DRAFT_BIN);
+    verify.args(["--json", "evidence", "verify"]);
+    let output = crate::support::paused(verify, "verify:after-drafts", || {
+        repo.create_endpoint("second");
+    });
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
+    repo.draft(&["evidence", "verify"]).success();
+}
