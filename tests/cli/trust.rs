@@ -136,9 +136,23 @@ fn a_key_removed_at_one_position_signs_nothing_after_it() {
     let refusal = repo.run(Who::Nobody, &["evidence", "verify"]).refused("EVIDENCE_INVALID");
     let output = refusal.output();
     assert!(output.contains("draft_created signature"), "{output}");
-    // The record made before the removal still verifies.
+    // The draft made before the removal is still there, still pending.
     let shown: Value = repo.show_json(&before);
     assert_eq!(shown["status"], "pending");
+}
+
+/// What a removed key signed before its removal stays in a log that
+/// verifies, but people no longer act on it: its pending drafts show
+/// invalid evidence, judged by the signers main holds now, and cannot be
+/// applied.
+#[test]
+fn a_removed_keys_pending_drafts_cannot_be_applied_though_the_log_still_verifies() {
+    let repo = rooted();
+    let id = repo.create_endpoint_as(Who::Agent, "orphan", &[]);
+    repo.json(Who::Human, &["signers", "remove", "ops-bot"]);
+    repo.json(Who::Nobody, &["evidence", "verify"]);
+    assert_eq!(repo.show_json(&id)["evidence"], "invalid");
+    repo.run(Who::Human, &["apply", &id]).refused("EVIDENCE_MISMATCH");
 }
 
 /// The same removal landing while a command signed with that key is under
