@@ -50,15 +50,22 @@ impl Service {
     /// must count whole or not at all, never as a draft without its record
     /// or a record without its draft. A gate's or a sync's replay already
     /// reads one state of the refs.
-    fn at_one_moment<T>(&self, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    pub(crate) fn at_one_moment<T>(&self, read: impl FnOnce() -> Result<T>) -> Result<T> {
         if self.store.is_replaying() {
             return read();
         }
         let layout = self.layout()?;
-        let branch = |name: &str| format!("refs/heads/{name}");
-        let names = [branch(&layout.config.main_branch), branch(&layout.config.drafts_branch), NOTES_REF.to_string()];
+        let remote = self.store.remote_name();
+        let mut names = vec![NOTES_REF.to_string()];
+        for branch in [&layout.config.main_branch, &layout.config.drafts_branch] {
+            names.push(format!("refs/heads/{branch}"));
+            names.push(format!("refs/remotes/{remote}/{branch}"));
+        }
         let tips = self.store.tips_at_one_moment(&names)?;
-        let (result, _) = self.store.replaying(tips.into_iter().map(|(name, tip)| (name, Some(tip))).collect(), read);
+        // A local branch that does not exist is left out, so its
+        // remote-tracking branch (pinned too) stands in for it as always.
+        let pinned = tips.into_iter().filter(|(name, tip)| tip.is_some() || !name.starts_with("refs/heads/")).collect();
+        let (result, _) = self.store.replaying(pinned, read);
         result
     }
 

@@ -120,6 +120,13 @@ impl Store {
             return Ok(replayed.map(|commit| BranchTip { refname: local, commit, is_local: true }));
         }
         for (refname, is_local) in [(local, true), (format!("refs/remotes/{}/{name}", self.remote), false)] {
+            // A reader at one moment pins remote-tracking branches too.
+            if let Some(pinned) = self.overlay.get(&refname) {
+                match pinned {
+                    Some(commit) => return Ok(Some(BranchTip { refname, commit, is_local })),
+                    None => continue,
+                }
+            }
             match self.repo.find_reference(&refname) {
                 Ok(reference) => {
                     let commit = reference.peel_to_commit()?.id();

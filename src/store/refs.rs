@@ -135,48 +135,49 @@ impl Store {
 const STALE_LOCK_AFTER: Duration = Duration::from_secs(10);
 
 impl Store {
-    /// A lock left behind by a writer that died (`refs/heads/drafts.lock`,
-    /// `packed-refs.lock`) would make every attempt fail as if others were
-    /// racing; it is reported at once, with where it is and what to do.
-    /// Where each of `refnames` that exists points, all read at one moment:
-    /// no transaction moved any of them between the first read and a second
-    /// that agreed with it, and none held a lock on them in between (git
-    /// renames a transaction's locks into place one ref at a time, so a read
-    /// between two renames sees some refs moved and others not, with the
-    /// lock of the rest still there). A reader that judges several refs
-    /// against each other (`evidence verify`: the drafts branch against the
-    /// notes) reads them here. After a bounded wait on a lock that stays (a
-    /// writer that died, reported by the next writer as `LOCKED`), the last
-    /// agreeing read stands.
-    pub fn tips_at_one_moment(&self, refnames: &[String]) -> Result<HashMap<String, Oid>> {
+    /// Where each of `refnames` points (`None`: it does not exist), all
+    /// read at one moment: a second read agreed with the first, and no
+    /// transaction held a lock on any of them in between. Git renames a
+    /// transaction's locks into place one ref at a time, so a read between
+    /// two renames sees some refs moved and others not, with the lock of the
+    /// rest still there. A reader that judges refs against each other
+    /// (`evidence verify`: the drafts branch against the notes) reads them
+    /// here. A lock that stays (a writer that died, which the next writer
+    /// reports as `LOCKED`) leaves the last agreeing read standing; refs that
+    /// never read the same twice are `CONFLICT`.
+    pub fn tips_at_one_moment(&self, refnames: &[String]) -> Result<HashMap<String, Option<Oid>>> {
         let common = self.repo().commondir().to_path_buf();
         let locks: Vec<PathBuf> = refnames
             .iter()
             .map(|name| common.join(format!("{name}.lock")))
             .chain(std::iter::once(common.join("packed-refs.lock")))
             .collect();
-        let read = || -> Result<HashMap<String, Oid>> {
-            let mut tips = HashMap::with_capacity(refnames.len());
-            for name in refnames {
-                if let Some(tip) = self.ref_target(name)? {
-                    tips.insert(name.clone(), tip);
-                }
-            }
-            Ok(tips)
+        let read = || -> Result<HashMap<String, Option<Oid>>> {
+            refnames.iter().map(|name| Ok((name.clone(), self.ref_target(name)?))).collect()
         };
         let mut last = read()?;
+        let mut agreed = None;
         for _ in 0..MAX_ATTEMPTS {
             let locked = locks.iter().any(|lock| std::fs::symlink_metadata(lock).is_ok());
             let again = read()?;
-            if !locked && again == last {
-                return Ok(again);
+            if again == last {
+                if !locked {
+                    return Ok(again);
+                }
+                agreed = Some(again.clone());
             }
             last = again;
             std::thread::sleep(Duration::from_millis(1));
         }
-        Ok(last)
+        agreed.ok_or_else(|| {
+            Error::new(Code::Conflict, "the branches and the notes kept moving while they were read")
+                .with_hint("run the command again")
+        })
     }
 
+    /// A lock left behind by a writer that died (`refs/heads/drafts.lock`,
+    /// `packed-refs.lock`) would make every attempt fail as if others were
+    /// racing; it is reported at once, with where it is and what to do.
     fn refuse_stale_locks(&self, updates: &[RefUpdate]) -> Result<(), UpdateError> {
         let common = self.repo().commondir().to_path_buf();
         let locks = updates

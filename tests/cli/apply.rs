@@ -347,20 +347,24 @@ fn a_rival_landing_between_a_writers_checks_and_its_commit_wins_and_the_writer_i
     let repo = TestRepo::new();
     let discard = |id: &str| {
         let mut cmd = repo.std_command(Who::Agent, DRAFT_BIN);
-        cmd.args(["discard", id, "--reason", "race"]);
+        cmd.args(["--json", "discard", id, "--reason", "race"]);
         cmd
     };
     let apply = |id: &str| {
         let mut cmd = repo.std_command(Who::Human, DRAFT_BIN);
-        cmd.args(["apply", id]);
+        cmd.args(["--json", "apply", id]);
         cmd
+    };
+    let refused = |output: &std::process::Output| -> String {
+        let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+        json["error"]["code"].as_str().unwrap_or("none").to_string()
     };
 
     let id = repo.create_endpoint_as(Who::Agent, "discarded-first", &[]);
     let late = paused(apply(&id), "apply:after-checks", || {
         assert!(discard(&id).output().unwrap().status.success());
     });
-    assert_eq!(late.status.code(), Some(4), "NOT_PENDING: {late:?}");
+    assert_eq!(refused(&late), "NOT_PENDING", "{late:?}");
     assert_eq!(repo.show_json(&id)["status"], "discarded");
     assert!(!repo.git_succeeds(&["cat-file", "-e", "main:endpoints/discarded-first.yaml"]));
 
@@ -368,7 +372,7 @@ fn a_rival_landing_between_a_writers_checks_and_its_commit_wins_and_the_writer_i
     let late = paused(discard(&id), "discard:after-checks", || {
         assert!(apply(&id).output().unwrap().status.success());
     });
-    assert_eq!(late.status.code(), Some(4), "NOT_PENDING: {late:?}");
+    assert_eq!(refused(&late), "NOT_PENDING", "{late:?}");
     assert_eq!(repo.show_json(&id)["status"], "applied");
     assert!(repo.git_succeeds(&["cat-file", "-e", "main:endpoints/applied-first.yaml"]));
 

@@ -775,8 +775,17 @@ pub fn paused(mut cmd: std::process::Command, point: &str, meanwhile: impl FnOnc
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
+    // Released even when `meanwhile` panics, so the child never outlives
+    // the test waiting on a folder that is gone.
+    struct Release<'a>(&'a std::path::Path);
+    impl Drop for Release<'_> {
+        fn drop(&mut self) {
+            let _ = std::fs::write(self.0.join("go"), b"");
+        }
+    }
+    let release = Release(dir.path());
     meanwhile();
-    std::fs::write(dir.path().join("go"), b"").expect("go");
+    drop(release);
     child.wait_with_output().expect("draft runs")
 }
 

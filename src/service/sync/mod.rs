@@ -293,7 +293,9 @@ impl Service {
         for r in refs.all() {
             standing.insert(r, self.standing(local[r], tip(r))?);
         }
-        let owed = self.owed_operations()?;
+        // The owed operations and the tip the update below expects, read once.
+        let owed_tip = self.store.ref_target(operations::OWED_REF)?;
+        let owed = self.owed_operations_at(owed_tip)?;
         let mut operations = owed.clone();
         for op in self.local_operations(local[&refs.notes], tip(&refs.notes))? {
             if !operations.iter().any(|o| o.same_as(&op)) {
@@ -363,7 +365,6 @@ impl Service {
                 (local[r] != Some(new)).then(|| RefUpdate { refname: r.to_string(), old: local[r], new })
             })
             .collect();
-        let owed_tip = self.store.ref_target(operations::OWED_REF)?;
         let unchanged = still_owed.len() == owed.len()
             && still_owed.iter().zip(&owed).all(|(a, b)| a.signed.signature == b.signed.signature);
         if !unchanged {

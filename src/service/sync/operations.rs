@@ -117,7 +117,12 @@ pub(crate) const OWED_REF: &str = "refs/zen-draft/owed";
 impl Service {
     /// The operations kept in [`OWED_REF`], in order.
     pub(crate) fn owed_operations(&self) -> Result<Vec<Operation>> {
-        let Some(commit) = self.store.ref_target(OWED_REF)? else { return Ok(Vec::new()) };
+        self.owed_operations_at(self.store.ref_target(OWED_REF)?)
+    }
+
+    /// The operations owed as of `OWED_REF` at commit `tip`.
+    pub(crate) fn owed_operations_at(&self, tip: Option<Oid>) -> Result<Vec<Operation>> {
+        let Some(commit) = tip else { return Ok(Vec::new()) };
         let tree = self.store.commit_tree(commit)?;
         let mut operations = Vec::new();
         let mut folders: Vec<(String, Oid)> =
