@@ -9,6 +9,7 @@ use crate::domain::draft::Status;
 use crate::domain::identity::Actor;
 use crate::domain::spec::EndpointSpec;
 use crate::error::{Code, Error, Result};
+use crate::evidence::NOTES_REF;
 use crate::evidence::record::{APPLY_NAMESPACE, Record};
 use crate::store::RefUpdate;
 use crate::store::refs::{UpdateError, retry_on_race};
@@ -141,7 +142,9 @@ impl Service {
             }
             stop_at("after-checks")?;
 
-            let now = self.now();
+            // The log first, then its time (see `stamp`).
+            let notes_tip = self.store.ref_target(NOTES_REF)?;
+            let now = self.stamp(notes_tip)?;
             let full_id = view.id.to_string();
             let main_ref = format!("refs/heads/{}", layout.config.main_branch);
             let old_main = self.store.ref_target(&main_ref)?;
@@ -193,7 +196,7 @@ impl Service {
                 };
                 sign(signer.as_ref(), record)
             };
-            let note = self.note_update(main_commit, &view.path, &record, now)?;
+            let note = self.note_update(notes_tip, main_commit, &view.path, &record, now)?;
             stop_at("after-objects")?;
             if checked_out {
                 self.store.journal_follow(main_commit, &[resource.as_str()])?;

@@ -11,9 +11,11 @@ use crate::domain::duration::{TTL_HINT, Ttl};
 use crate::domain::identity::Actor;
 use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
 use crate::error::{Check, Code, Error, Result};
+use crate::evidence::NOTES_REF;
 use crate::evidence::record::{EVIDENCE_NAMESPACE, Record, SignedRecord};
 use crate::store::{RefUpdate, refs::retry_on_race};
 use crate::yaml;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -150,7 +152,9 @@ impl Service {
         self.commit_created(&layout, actor, signer.as_ref(), draft, &spec)
     }
 
-    /// Commits a new draft file and its signed `draft_created` record.
+    /// Commits a new draft file and its signed `draft_created` record,
+    /// created when it joins the log (`draft`'s own times give only its
+    /// lifetime).
     fn commit_created(
         &self,
         layout: &Layout,
@@ -160,11 +164,12 @@ impl Service {
         spec: &EndpointSpec,
     ) -> Result<Created> {
         let id = DraftId::parse(&draft.id).ok_or_else(|| Error::internal("a new draft has no valid id"))?;
-        let bytes = render_draft(&draft)?;
         let path = id.path();
         let message = format!("Create draft {id}: endpoint {}\n\nDraft-Id: {id}\nCreated-By: {actor}\n", spec.name);
-        let blob = self.store.write_blob(&bytes)?;
-        let record = |position| {
+        let lifetime = draft.expires_at - draft.created_at;
+        let at = |now: DateTime<Utc>| Draft { created_at: now, expires_at: now + lifetime, ..draft.clone() };
+        let record = |position, now| {
+            let draft = at(now);
             let record = Record::DraftCreated {
                 draft_id: draft.id.clone(),
                 draft_type: draft.draft_type.to_string(),
@@ -177,7 +182,7 @@ impl Service {
             };
             sign(signer, record)
         };
-        let edit = |_: git2::Oid| Ok(vec![(path.clone(), Some(blob))]);
+        let edit = |_, now| Ok(vec![(path.clone(), Some(self.store.write_blob(&render_draft(&at(now))?)?))]);
         let commit = self.commit_to_drafts("create", layout, &message, &actor.to_string(), edit, &record)?;
         Ok(Created { id: id.to_string(), path, commit: commit.to_string() })
     }
@@ -205,29 +210,32 @@ impl Service {
 
     /// Commits one change to the drafts branch with compare-and-swap, and its
     /// evidence record with it. `edit` gets the drafts commit the change goes
-    /// onto (the tip now), reads there whatever it decides on, and returns
-    /// the files to write (`Some`) or remove (`None`), the draft's own file
-    /// first (the record is indexed beside it); `record` signs the
-    /// record for the log's next position. When another writer moved either
-    /// ref first, both run again on the new tips, so every rule is checked
-    /// against what it changes and positions never gap or repeat. The drafts
-    /// commit and its note land in one ref transaction, or neither does.
+    /// onto (the tip now) and the time of the change, reads there whatever
+    /// it decides on, and returns the files to write (`Some`) or remove
+    /// (`None`), the draft's own file first (the record is indexed beside
+    /// it); `record` signs the record for the log's next position, at that
+    /// time. When another writer moved either ref first, both run again on
+    /// the new tips, so every rule is checked against what it changes,
+    /// positions never gap or repeat, and times never run backwards along
+    /// the log (see [`Service::stamp`]). The drafts commit and its note land
+    /// in one ref transaction, or neither does.
     pub(crate) fn commit_to_drafts(
         &self,
         writer: &str,
         layout: &Layout,
         message: &str,
         author: &str,
-        mut edit: impl FnMut(git2::Oid) -> Result<Vec<(String, Option<git2::Oid>)>>,
-        record: &dyn Fn(u64) -> Result<SignedRecord>,
+        mut edit: impl FnMut(git2::Oid, DateTime<Utc>) -> Result<Vec<(String, Option<git2::Oid>)>>,
+        record: &dyn Fn(u64, DateTime<Utc>) -> Result<SignedRecord>,
     ) -> Result<git2::Oid> {
         let refname = format!("refs/heads/{}", layout.config.drafts_branch);
-        let now = self.now();
         retry_on_race(|| {
             let tip = self.drafts_tip(layout)?;
+            let notes_tip = self.store.ref_target(NOTES_REF)?;
+            let now = self.stamp(notes_tip)?;
             let tree = self.store.commit_tree(tip.commit)?;
             let mut new_tree = tree.id();
-            let edits = edit(tip.commit)?;
+            let edits = edit(tip.commit, now)?;
             super::crash_point(writer, "after-checks");
             let draft_path = edits.first().map(|(path, _)| path.clone()).ok_or_else(|| Error::internal("no edit"))?;
             for (path, blob) in edits {
@@ -240,7 +248,7 @@ impl Service {
             let commit = self.store.write_commit(new_tree, &[tip.commit], message, author, now)?;
             let old = if tip.is_local { Some(tip.commit) } else { None };
             let update = RefUpdate { refname: refname.clone(), old, new: commit };
-            let note = self.note_update(commit, &draft_path, record, now)?;
+            let note = self.note_update(notes_tip, commit, &draft_path, &|position| record(position, now), now)?;
             super::crash_point(writer, "after-objects");
             self.store.update_refs(&[update, note], message.lines().next().unwrap_or(""))?;
             super::crash_point(writer, "after-refs");

@@ -45,8 +45,7 @@ impl Service {
         }
         let full_id = target.id.to_string();
         let message = format!("Discard draft {full_id}\n\nDraft-Id: {full_id}\nDiscarded-By: {actor}\n");
-        let now = self.now();
-        let edit = |tip| {
+        let edit = |tip, now| {
             // Re-read on every attempt, at the tip the commit goes onto: a
             // concurrent apply or discard may have won.
             let view = self.find_at(&layout, tip, &full_id)?;
@@ -65,7 +64,7 @@ impl Service {
             let blob = self.store.write_blob(&bytes)?;
             Ok(vec![(view.path, Some(blob))])
         };
-        let record = |position| {
+        let record = |position, now: chrono::DateTime<chrono::Utc>| {
             let created = self.created_record(&target.path, &target.id)?;
             let record = Record::DraftDiscarded {
                 draft_id: full_id.clone(),

@@ -209,16 +209,53 @@ impl Service {
         self.store.write_commit(tree, &parents, &message, "zen-draft", now)
     }
 
-    /// The ref update that lands `signed` on `object` at the log's next
-    /// position, indexed beside the draft file at `draft_path`.
+    /// The time of a record that joins the log at notes commit `notes_tip`:
+    /// the clock, read after the tip (every record in the log was stamped
+    /// before it landed, so on one machine this one is no older), and never
+    /// before the log's last record. That one may be a moment ahead when
+    /// another clone's clock is, or when the record was stamped by a process
+    /// whose clock is injected; up to the minute the gate lets a record run
+    /// ahead of its arrival, this record takes its time, so time never runs
+    /// backwards along the log. A last record further ahead is not followed:
+    /// verify reports it.
+    pub(crate) fn stamp(&self, notes_tip: Option<Oid>) -> Result<DateTime<Utc>> {
+        let now = self.now();
+        let Some(last) = notes_tip.map(|tip| self.last_record_time(tip)).transpose()?.flatten() else {
+            return Ok(now);
+        };
+        Ok(if last > now && last - now <= chrono::Duration::minutes(1) { last } else { now })
+    }
+
+    /// The time of the last record in the log at `notes`, from its commit's
+    /// own records.
+    pub(crate) fn last_record_time(&self, notes: Oid) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        let commit = self.store.repo().find_commit(notes)?;
+        let parent = commit.parents().next().map(|p| p.tree()).transpose()?;
+        let mut latest = None;
+        for (path, blob) in self.store.new_blobs(parent.as_ref(), &commit.tree()?)? {
+            if path.chars().filter(|c| *c != '/').count() != 40 || path.starts_with("drafts") {
+                continue;
+            }
+            let Some(signed) = read_record(&self.store, blob).ok().flatten() else { continue };
+            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(signed.record.at()) {
+                let at = at.with_timezone(&chrono::Utc);
+                latest = Some(latest.map_or(at, |l: chrono::DateTime<chrono::Utc>| l.max(at)));
+            }
+        }
+        Ok(latest)
+    }
+
+    /// The ref update that lands `signed` on `object` at the next position
+    /// of the log at `notes_tip` (read by the caller before it took the
+    /// record's time), indexed beside the draft file at `draft_path`.
     pub(crate) fn note_update(
         &self,
+        notes_tip: Option<Oid>,
         object: Oid,
         draft_path: &str,
         make: &dyn Fn(u64) -> Result<SignedRecord>,
         now: DateTime<Utc>,
     ) -> Result<RefUpdate> {
-        let notes_tip = self.store.ref_target(NOTES_REF)?;
         let position = self.log_size(notes_tip)?;
         let signed = make(position)?;
         let new = self.write_notes(notes_tip, &[(object, draft_path.to_string(), signed)], now)?;

@@ -529,25 +529,6 @@ impl Service {
         Ok(())
     }
 
-    /// The time of the last record in the log at `notes`, from its commit's
-    /// own records.
-    fn last_record_time(&self, notes: Oid) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        let commit = self.store.repo().find_commit(notes)?;
-        let parent = commit.parents().next().map(|p| p.tree()).transpose()?;
-        let mut latest = None;
-        for (path, blob) in self.store.new_blobs(parent.as_ref(), &commit.tree()?)? {
-            if path.chars().filter(|c| *c != '/').count() != 40 || path.starts_with("drafts") {
-                continue;
-            }
-            let Some(signed) = read_record(&self.store, blob).ok().flatten() else { continue };
-            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(signed.record.at()) {
-                let at = at.with_timezone(&chrono::Utc);
-                latest = Some(latest.map_or(at, |l: chrono::DateTime<chrono::Utc>| l.max(at)));
-            }
-        }
-        Ok(latest)
-    }
-
     /// Rules 2 and 5: each new commit on the drafts branch is one lifecycle
     /// step on one draft file, backed by its record.
     #[allow(clippy::too_many_arguments)]
@@ -964,6 +945,12 @@ impl Service {
     /// since it began) as one lifecycle step backed by its record.
     pub fn audit(&self, since: Option<&str>, trust_root: Option<&str>) -> Result<AuditReport> {
         self.refuse_shallow("audit")?;
+        // The log and the branches as they stood at one moment, as verify
+        // reads them: a writer landing meanwhile is no violation.
+        self.at_one_moment(|| self.audit_pinned(since, trust_root))
+    }
+
+    fn audit_pinned(&self, since: Option<&str>, trust_root: Option<&str>) -> Result<AuditReport> {
         let layout = self.layout()?;
         let mut violations = Vec::new();
         let mut size = None;

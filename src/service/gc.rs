@@ -110,7 +110,7 @@ impl Service {
 
             super::crash_point("gc", "after-checks");
             let chosen: Vec<(&super::DraftView, Record)> = chosen.into_iter().map(|(v, c)| (&**v, c)).collect();
-            let parent = self.remove_drafts(&layout, &tip, actor, signer.as_ref(), &chosen, now)?;
+            let parent = self.remove_drafts(&layout, &tip, actor, signer.as_ref(), &chosen)?;
             Ok(GcReport { dry_run: false, removed, remaining, skipped, commit: Some(parent.to_string()) })
         })
     }
@@ -134,7 +134,7 @@ impl Service {
                 .into());
             }
             let created = self.created_record(&view.path, &view.id)?;
-            self.remove_drafts(&layout, &tip, actor, signer.as_ref(), &[(&view, created)], now)?;
+            self.remove_drafts(&layout, &tip, actor, signer.as_ref(), &[(&view, created)])?;
             Ok(())
         })
     }
@@ -150,9 +150,10 @@ impl Service {
         actor: &Actor,
         signer: &dyn crate::evidence::signing::Signer,
         chosen: &[(&super::DraftView, Record)],
-        now: DateTime<Utc>,
     ) -> Result<git2::Oid, UpdateError> {
         let notes_tip = self.store.ref_target(NOTES_REF)?;
+        // The log first, then its time (see `stamp`).
+        let now = self.stamp(notes_tip)?;
         let first_position = self.log_size(notes_tip)?;
         let mut parent = tip.commit;
         let mut notes: Vec<(git2::Oid, String, SignedRecord)> = Vec::new();

@@ -291,7 +291,6 @@ impl Service {
         edit: impl Fn(&str, &str) -> Result<(String, String)>,
     ) -> Result<ConfigChanged> {
         let layout = self.layout()?;
-        let now = self.now();
         let checked_out = self.store.is_checked_out(&layout.config.main_branch);
         let paths = [ALLOWED_SIGNERS_PATH, CONFIG_PATH];
         if checked_out {
@@ -328,8 +327,11 @@ impl Service {
             } else {
                 format!("{what}: {subject}\n\nChanged-By: {actor}\n")
             };
+            // The log first, then its time (see `stamp`).
+            let notes_tip = self.store.ref_target(NOTES_REF)?;
+            let now = self.stamp(notes_tip)?;
             let commit = self.store.write_commit(tree, &[layout.main.commit], &message, &actor.to_string(), now)?;
-            let note = self.config_note(&layout, actor, signer, commit, now)?;
+            let note = self.config_note(&layout, notes_tip, actor, signer, commit, now)?;
             let position = self.log_size(note.old)?;
             if checked_out {
                 self.store.journal_follow(commit, &paths)?;
@@ -391,9 +393,10 @@ impl Service {
             ));
         }
         let signer = self.signer_for(&layout, actor, ADMIN_NAMESPACE, Code::NotAnAdmin)?;
-        let now = self.now();
         retry_on_race(|| {
-            let note = self.config_note(&layout, actor, signer.as_ref(), commit, now)?;
+            let notes_tip = self.store.ref_target(NOTES_REF)?;
+            let now = self.stamp(notes_tip)?;
+            let note = self.config_note(&layout, notes_tip, actor, signer.as_ref(), commit, now)?;
             let main_ref = format!("refs/heads/{}", layout.config.main_branch);
             let main = RefUpdate { refname: main_ref, old: Some(layout.main.commit), new: commit };
             self.store.update_refs(&[main, note], "draft sync: replay a change to .zen/")?;
@@ -402,10 +405,11 @@ impl Service {
     }
 
     /// The notes update that lands a `config_changed` record for `commit`
-    /// at the log's next position.
+    /// at the next position of the log at `notes_tip`.
     fn config_note(
         &self,
         layout: &Layout,
+        notes_tip: Option<Oid>,
         actor: &Actor,
         signer: &dyn crate::evidence::signing::Signer,
         commit: Oid,
@@ -417,7 +421,6 @@ impl Service {
         };
         let (signers_blob, config_blob) = (blob(ALLOWED_SIGNERS_PATH)?, blob(CONFIG_PATH)?);
         // The record links to the last change of the very log it joins.
-        let notes_tip = self.store.ref_target(NOTES_REF)?;
         let current = Arc::new(self.allowed_signers(layout)?);
         let previous = self.timeline_at(current, notes_tip)?.changes.last().map(|(c, _)| c.digest());
         let position = self.log_size(notes_tip)?;

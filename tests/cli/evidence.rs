@@ -427,3 +427,49 @@ fn a_create_landing_while_verify_reads_is_no_problem() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stdout));
     repo.draft(&["evidence", "verify"]).success();
 }
+
+/// A writer whose clock is behind the log's last record (another clone's
+/// clock a moment ahead, or a second rolling over while it lost a race)
+/// takes that record's time: time never runs backwards along the log.
+/// Before, a create or apply that lost its race to a later-stamped create
+/// left a log that failed verify ("a record cannot be older than the log
+/// before it"), one CI run in a few dozen.
+#[test]
+fn a_writer_behind_the_logs_last_record_takes_its_time() {
+    let repo = TestRepo::new();
+    let early = chrono::Utc::now();
+    let later = (early + chrono::Duration::seconds(30)).to_rfc3339();
+    let early = early.to_rfc3339();
+    let create = |name: &str, clock: &str| {
+        let url = format!("https://hooks.example.com/{name}");
+        let mut cmd = repo.std_command(Who::Agent, DRAFT_BIN);
+        cmd.args(["create", "endpoint", "--name", name, "--provider", "stripe", "--target-url", &url]);
+        cmd.env("ZEN_TEST_CLOCK", clock);
+        cmd
+    };
+    let output = crate::support::paused(create("behind", &early), "create:after-checks", || {
+        assert!(create("ahead", &later).output().unwrap().status.success());
+    });
+    assert!(output.status.success(), "{output:?}");
+    repo.draft(&["evidence", "verify"]).success();
+
+    let id = repo.create_endpoint("applied");
+    let mut apply = repo.std_command(Who::Human, DRAFT_BIN);
+    apply.args(["apply", &id]).env("ZEN_TEST_CLOCK", &early);
+    let output = crate::support::paused(apply, "apply:after-checks", || {
+        assert!(create("ahead-again", &later).output().unwrap().status.success());
+    });
+    assert!(output.status.success(), "{output:?}");
+    repo.draft(&["evidence", "verify"]).success();
+    let times: Vec<String> = repo.json(Who::Nobody, &["evidence", "list"])["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let (_, at) = r.as_object().unwrap().iter().find(|(k, _)| k.ends_with("_at")).expect("a time");
+            at.as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(times.len(), 5);
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}
