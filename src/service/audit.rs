@@ -115,52 +115,43 @@ impl Service {
         pin: bool,
     ) -> Result<VerifiedLog> {
         self.refuse_shallow("evidence verify")?;
-        self.at_one_moment(|| self.verify_pinned(root, since, trust_root, strict, pin))
-    }
-
-    fn verify_pinned(
-        &self,
-        root: Option<(u64, Hash)>,
-        since: Option<(u64, Hash)>,
-        trust_root: Option<&str>,
-        strict: bool,
-        pin: bool,
-    ) -> Result<VerifiedLog> {
-        let layout = self.layout()?;
-        let timeline = self.timeline(&layout)?;
-        let found = timeline.root().map(|r| r.digest());
-        let pinned = trust_root.map(str::to_string).or_else(|| self.store.config_string(TRUST_ROOT_KEY));
-        match (&found, &pinned) {
-            (Some(found), Some(pinned)) if found != pinned => {
-                return Err(Error::new(
-                    Code::TrustRootChanged,
-                    "the log's trust root is not the one this clone holds it to",
-                )
-                .with_hint("if the central repository was re-rooted on purpose, verify it with --trust-root <new digest> after checking with its admins; otherwise do not trust this log"));
+        self.at_one_moment(|| {
+            let layout = self.layout()?;
+            let timeline = self.timeline(&layout)?;
+            let found = timeline.root().map(|r| r.digest());
+            let pinned = trust_root.map(str::to_string).or_else(|| self.store.config_string(TRUST_ROOT_KEY));
+            match (&found, &pinned) {
+                (Some(found), Some(pinned)) if found != pinned => {
+                    return Err(Error::new(
+                        Code::TrustRootChanged,
+                        "the log's trust root is not the one this clone holds it to",
+                    )
+                    .with_hint("if the central repository was re-rooted on purpose, verify it with --trust-root <new digest> after checking with its admins; otherwise do not trust this log"));
+                }
+                (None, Some(_)) => {
+                    return Err(Error::new(
+                        Code::TrustRootChanged,
+                        "the log has no trust root, but this clone holds it to one",
+                    )
+                    .with_hint("the log lost its root: do not trust it"));
+                }
+                (None, None) if strict => {
+                    return Err(Error::new(Code::TrustRootMissing, "this log has no trust root (--strict)")
+                        .with_hint("an admin runs `draft trust init`"));
+                }
+                _ => {}
             }
-            (None, Some(_)) => {
-                return Err(Error::new(
-                    Code::TrustRootChanged,
-                    "the log has no trust root, but this clone holds it to one",
-                )
-                .with_hint("the log lost its root: do not trust it"));
+            let mut verified = self.verify_log_now(root, since, pin)?;
+            if let Some(found) = &found
+                && pin
+                && trust_root.is_none()
+                && pinned.is_none()
+            {
+                let _ = self.store.set_config_string(TRUST_ROOT_KEY, found);
             }
-            (None, None) if strict => {
-                return Err(Error::new(Code::TrustRootMissing, "this log has no trust root (--strict)")
-                    .with_hint("an admin runs `draft trust init`"));
-            }
-            _ => {}
-        }
-        let mut verified = self.verify_log_now(root, since, pin)?;
-        if let Some(found) = &found
-            && pin
-            && trust_root.is_none()
-            && pinned.is_none()
-        {
-            let _ = self.store.set_config_string(TRUST_ROOT_KEY, found);
-        }
-        verified.trust_root = found;
-        Ok(verified)
+            verified.trust_root = found;
+            Ok(verified)
+        })
     }
 
     fn verify_log_now(&self, root: Option<(u64, Hash)>, since: Option<(u64, Hash)>, pin: bool) -> Result<VerifiedLog> {
