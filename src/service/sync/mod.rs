@@ -589,15 +589,24 @@ impl Service {
         self.store.update_refs(moves, "draft sync").map_err(|e| match e {
             crate::store::UpdateError::Moved => {
                 let common = self.store.repo().commondir().to_path_buf();
-                let held = moves.iter().map(|m| common.join(format!("{}.lock", m.refname))).find(|l| l.exists());
-                match held {
-                    // Held by a command running now, or left by one that died.
-                    Some(lock) => Error::new(Code::Locked, format!("{} is locked", lock.display())).with_hint(format!(
-                        "if no git or draft command is running on this clone, remove {} and run `draft sync` again; nothing was changed",
-                        lock.display()
-                    )),
-                    None => Error::new(Code::Conflict, "a local ref moved while sync ran")
+                // Held by a command running now, or left by one that died
+                // (a transaction killed midway can leave several): all named.
+                let held: Vec<String> = moves
+                    .iter()
+                    .map(|m| common.join(format!("{}.lock", m.refname)))
+                    .filter(|l| l.exists())
+                    .map(|l| l.display().to_string())
+                    .collect();
+                match held.as_slice() {
+                    [] => Error::new(Code::Conflict, "a local ref moved while sync ran")
                         .with_hint("another command wrote to this clone at the same time; run `draft sync` again"),
+                    [one] => Error::new(Code::Locked, format!("{one} is locked")).with_hint(format!(
+                        "if no git or draft command is running on this clone, remove {one} and run `draft sync` again; nothing was changed"
+                    )),
+                    many => Error::new(Code::Locked, format!("{} are locked", many.join(", "))).with_hint(format!(
+                        "if no git or draft command is running on this clone, remove {} and run `draft sync` again; nothing was changed",
+                        many.join(" and ")
+                    )),
                 }
             }
             crate::store::UpdateError::Failed(e) => e,
