@@ -15,11 +15,37 @@ use crate::evidence::signing::{self, Signer};
 use crate::evidence::verify::{CommitFacts, DraftFacts, Entry, LogReport, Problem, verify_log};
 use crate::evidence::{NOTES_REF, index_path};
 use crate::store::{BlobRead, RefUpdate, Store};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use git2::Oid;
 use std::collections::{HashMap, HashSet};
 
 const SIZE_TRAILER: &str = "Evidence-Size: ";
+
+/// How far ahead of its arrival the gate lets a record's time run, and so
+/// how far ahead of the clock a writer follows the log's last record.
+pub(crate) const MAX_AHEAD_SECONDS: i64 = 60;
+
+/// How many notes commits that add no record [`Service::last_record_time`]
+/// looks through.
+const LOOK_BACK: usize = 32;
+
+/// [`Service::stamp`]'s rule: `now`, or `last` (rounded up to a whole
+/// second) when that is ahead of `now` by at most [`MAX_AHEAD_SECONDS`].
+fn stamp_after(now: DateTime<Utc>, last: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let Some(last) = last else { return now };
+    let last = match last.with_nanosecond(0) {
+        Some(whole) if whole < last => whole + chrono::Duration::seconds(1),
+        _ => last,
+    };
+    if last > now && last - now <= chrono::Duration::seconds(MAX_AHEAD_SECONDS) { last } else { now }
+}
+
+/// Whether `path` in a notes tree is where a note on an object sits (its
+/// id's 40 hex digits, in any fan-out), not an index entry.
+pub(crate) fn is_note_path(path: &str) -> bool {
+    let digits = || path.chars().filter(|c| *c != '/');
+    digits().count() == 40 && digits().all(|c| c.is_ascii_hexdigit())
+}
 
 impl Service {
     /// `.zen/allowed_signers` as it is on main now.
@@ -214,35 +240,44 @@ impl Service {
     /// before it landed, so on one machine this one is no older), and never
     /// before the log's last record. That one may be a moment ahead when
     /// another clone's clock is, or when the record was stamped by a process
-    /// whose clock is injected; up to the minute the gate lets a record run
-    /// ahead of its arrival, this record takes its time, so time never runs
-    /// backwards along the log. A last record further ahead is not followed:
-    /// verify reports it.
+    /// whose clock is injected; up to [`MAX_AHEAD_SECONDS`] ahead, the most
+    /// the gate lets a record run ahead of its arrival, this record takes its
+    /// time (rounded up to the whole second records are written in), so time
+    /// never runs backwards along the log. Further ahead, this machine's
+    /// clock is the one to doubt: the record takes that clock, `verify`
+    /// reports it out of order, the gate refuses it (`GATE_CLOCK_SKEW`), and
+    /// `draft sync` on a machine whose clock is right stamps it again.
     pub(crate) fn stamp(&self, notes_tip: Option<Oid>) -> Result<DateTime<Utc>> {
-        let now = self.now();
-        let Some(last) = notes_tip.map(|tip| self.last_record_time(tip)).transpose()?.flatten() else {
-            return Ok(now);
-        };
-        Ok(if last > now && last - now <= chrono::Duration::minutes(1) { last } else { now })
+        let last = notes_tip.map(|tip| self.last_record_time(tip)).transpose()?.flatten();
+        Ok(stamp_after(self.now(), last))
     }
 
-    /// The time of the last record in the log at `notes`, from its commit's
-    /// own records.
-    pub(crate) fn last_record_time(&self, notes: Oid) -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        let commit = self.store.repo().find_commit(notes)?;
-        let parent = commit.parents().next().map(|p| p.tree()).transpose()?;
-        let mut latest = None;
-        for (path, blob) in self.store.new_blobs(parent.as_ref(), &commit.tree()?)? {
-            if path.chars().filter(|c| *c != '/').count() != 40 || path.starts_with("drafts") {
-                continue;
+    /// The latest time among the records of the last notes commit, at or
+    /// before `notes`, that added any. A commit that adds none (which the
+    /// gate refuses) is looked through, a few dozen at most; `None` when
+    /// none of those added a record.
+    pub(crate) fn last_record_time(&self, notes: Oid) -> Result<Option<DateTime<Utc>>> {
+        let mut commit = self.store.repo().find_commit(notes)?;
+        for _ in 0..LOOK_BACK {
+            let parent = commit.parents().next();
+            let parent_tree = parent.as_ref().map(|p| p.tree()).transpose()?;
+            let mut latest = None;
+            for (path, blob) in self.store.new_blobs(parent_tree.as_ref(), &commit.tree()?)? {
+                if !is_note_path(&path) {
+                    continue;
+                }
+                let Some(signed) = read_record(&self.store, blob).ok().flatten() else { continue };
+                if let Ok(at) = DateTime::parse_from_rfc3339(signed.record.at()) {
+                    latest = latest.max(Some(at.with_timezone(&Utc)));
+                }
             }
-            let Some(signed) = read_record(&self.store, blob).ok().flatten() else { continue };
-            if let Ok(at) = chrono::DateTime::parse_from_rfc3339(signed.record.at()) {
-                let at = at.with_timezone(&chrono::Utc);
-                latest = Some(latest.map_or(at, |l: chrono::DateTime<chrono::Utc>| l.max(at)));
+            match (latest, parent) {
+                (Some(latest), _) => return Ok(Some(latest)),
+                (None, Some(parent)) => commit = parent,
+                (None, None) => return Ok(None),
             }
         }
-        Ok(latest)
+        Ok(None)
     }
 
     /// The ref update that lands `signed` on `object` at the next position
@@ -747,5 +782,42 @@ impl Service {
         let layout = self.layout()?;
         self.signer_for(&layout, &actor, crate::evidence::record::EVIDENCE_NAMESPACE, Code::SigningKeyMissing)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod stamping {
+    use super::{MAX_AHEAD_SECONDS, is_note_path, stamp_after};
+    use chrono::{DateTime, Duration, Utc};
+
+    fn at(text: &str) -> DateTime<Utc> {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn a_record_follows_a_last_record_a_little_ahead_and_never_runs_behind_it() {
+        let now = at("2026-12-01T12:00:00.400Z");
+        assert_eq!(stamp_after(now, None), now);
+        assert_eq!(stamp_after(now, Some(at("2026-12-01T11:59:59Z"))), now, "behind: the clock");
+        assert_eq!(stamp_after(now, Some(at("2026-12-01T12:00:30Z"))), at("2026-12-01T12:00:30Z"));
+        // Records are written in whole seconds: a fraction rounds up, never
+        // down to before the record it follows.
+        assert_eq!(stamp_after(now, Some(at("2026-12-01T12:00:10.250Z"))), at("2026-12-01T12:00:11Z"));
+        let edge = at("2026-12-01T12:00:00Z") + Duration::seconds(MAX_AHEAD_SECONDS);
+        assert_eq!(stamp_after(now, Some(edge)), edge, "{MAX_AHEAD_SECONDS} s after the clock's whole second");
+        let far = edge + Duration::seconds(1);
+        assert_eq!(stamp_after(now, Some(far)), now, "further ahead: the clock, for verify to report");
+    }
+
+    #[test]
+    fn note_paths_are_object_ids_in_any_fan_out_and_nothing_else() {
+        let id = "0123456789abcdef0123456789abcdef01234567";
+        assert!(is_note_path(id));
+        assert!(is_note_path(&format!("{}/{}", &id[..2], &id[2..])));
+        assert!(is_note_path(&format!("{}/{}/{}", &id[..2], &id[2..4], &id[4..])));
+        assert!(!is_note_path("config/000000000012/config_changed"));
+        assert!(!is_note_path("drafts/01a2/33/de/82/01a233de-8296-7221-aeb9-f870764a2445/draft_created"));
+        assert!(!is_note_path(&id[1..]));
+        assert!(!is_note_path(&format!("{}g", &id[1..])));
     }
 }

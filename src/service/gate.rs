@@ -344,7 +344,7 @@ impl Service {
                     let at = at.with_timezone(&chrono::Utc);
                     // At most a minute ahead: a record dated in the future
                     // would hold every later one off.
-                    let ahead = skew.min(chrono::Duration::minutes(1));
+                    let ahead = skew.min(chrono::Duration::seconds(super::evidence::MAX_AHEAD_SECONDS));
                     if at - now > ahead || now - at > skew {
                         flag(
                             out,
@@ -425,9 +425,11 @@ impl Service {
         for commit in self.store.commits_since(old, new)? {
             let commit = self.store.repo().find_commit(commit)?;
             let parent_tree = commit.parents().next().map(|p| p.tree()).transpose()?;
-            let adds = self.store.new_blobs(parent_tree.as_ref(), &commit.tree()?)?.iter().any(|(p, _)| {
-                p.chars().filter(|c| *c != '/').count() == 40 && !p.starts_with("drafts") && !p.starts_with("config")
-            });
+            let adds = self
+                .store
+                .new_blobs(parent_tree.as_ref(), &commit.tree()?)?
+                .iter()
+                .any(|(p, _)| super::evidence::is_note_path(p));
             if commit.parent_count() != 1 || !adds || self.log_size(Some(commit.id())).is_err() {
                 flag(out, "GATE_RECORD_INVALID", "a notes commit of the push is not one writer's: it merges, adds no record, or misstates the log's size".into(), "notes commits are written by zen-draft");
             }

@@ -473,3 +473,25 @@ fn a_writer_behind_the_logs_last_record_takes_its_time() {
     assert_eq!(times.len(), 5);
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }
+
+/// The log's last record is found behind a notes commit that added none
+/// (one made with plain git): a writer behind it still takes its time.
+#[test]
+fn the_last_record_is_found_behind_a_notes_commit_that_adds_none() {
+    let repo = TestRepo::new();
+    let early = chrono::Utc::now();
+    let later = (early + chrono::Duration::seconds(30)).to_rfc3339();
+    let early = early.to_rfc3339();
+    let create = |name: &str, clock: &str| {
+        let url = format!("https://hooks.example.com/{name}");
+        let args = ["create", "endpoint", "--name", name, "--provider", "stripe", "--target-url", &url];
+        repo.run(Who::Agent, &args).env("ZEN_TEST_CLOCK", clock).assert().success();
+    };
+    create("ahead", &later);
+    let tip = repo.rev_parse("refs/notes/zen-evidence");
+    let message = repo.git(&["log", "-1", "--format=%B", &tip]);
+    let empty = repo.git(&["commit-tree", &format!("{tip}^{{tree}}"), "-p", &tip, "-m", &message]).trim().to_string();
+    repo.git(&["update-ref", "refs/notes/zen-evidence", &empty, &tip]);
+    create("behind", &early);
+    repo.draft(&["evidence", "verify"]).success();
+}
