@@ -428,6 +428,21 @@ fn a_create_landing_while_verify_reads_is_no_problem() {
     repo.draft(&["evidence", "verify"]).success();
 }
 
+/// Two injected clocks: now, and 30 s later.
+fn clocks_30_s_apart() -> (String, String) {
+    let early = chrono::Utc::now();
+    (early.to_rfc3339(), (early + chrono::Duration::seconds(30)).to_rfc3339())
+}
+
+/// The agent's `draft create` of endpoint `name`, on the injected `clock`.
+fn create_at(repo: &TestRepo, name: &str, clock: &str) -> Command {
+    let url = format!("https://hooks.example.com/{name}");
+    let mut cmd = repo.std_command(Who::Agent, DRAFT_BIN);
+    cmd.args(["create", "endpoint", "--name", name, "--provider", "stripe", "--target-url", &url]);
+    cmd.env("ZEN_TEST_CLOCK", clock);
+    cmd
+}
+
 /// A writer whose clock is behind the log's last record (another clone's
 /// clock a moment ahead, or a second rolling over while it lost a race)
 /// takes that record's time: time never runs backwards along the log.
@@ -437,16 +452,8 @@ fn a_create_landing_while_verify_reads_is_no_problem() {
 #[test]
 fn a_writer_behind_the_logs_last_record_takes_its_time() {
     let repo = TestRepo::new();
-    let early = chrono::Utc::now();
-    let later = (early + chrono::Duration::seconds(30)).to_rfc3339();
-    let early = early.to_rfc3339();
-    let create = |name: &str, clock: &str| {
-        let url = format!("https://hooks.example.com/{name}");
-        let mut cmd = repo.std_command(Who::Agent, DRAFT_BIN);
-        cmd.args(["create", "endpoint", "--name", name, "--provider", "stripe", "--target-url", &url]);
-        cmd.env("ZEN_TEST_CLOCK", clock);
-        cmd
-    };
+    let (early, later) = clocks_30_s_apart();
+    let create = |name: &str, clock: &str| create_at(&repo, name, clock);
     let output = crate::support::paused(create("behind", &early), "create:after-checks", || {
         assert!(create("ahead", &later).output().unwrap().status.success());
     });
@@ -479,14 +486,8 @@ fn a_writer_behind_the_logs_last_record_takes_its_time() {
 #[test]
 fn the_last_record_is_found_behind_a_notes_commit_that_adds_none() {
     let repo = TestRepo::new();
-    let early = chrono::Utc::now();
-    let later = (early + chrono::Duration::seconds(30)).to_rfc3339();
-    let early = early.to_rfc3339();
-    let create = |name: &str, clock: &str| {
-        let url = format!("https://hooks.example.com/{name}");
-        let args = ["create", "endpoint", "--name", name, "--provider", "stripe", "--target-url", &url];
-        repo.run(Who::Agent, &args).env("ZEN_TEST_CLOCK", clock).assert().success();
-    };
+    let (early, later) = clocks_30_s_apart();
+    let create = |name: &str, clock: &str| assert!(create_at(&repo, name, clock).output().unwrap().status.success());
     create("ahead", &later);
     let tip = repo.rev_parse("refs/notes/zen-evidence");
     let message = repo.git(&["log", "-1", "--format=%B", &tip]);
