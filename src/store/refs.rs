@@ -146,12 +146,7 @@ impl Store {
     /// reports as `LOCKED`) leaves the last agreeing read standing; refs that
     /// never read the same twice are `CONFLICT`.
     pub fn tips_at_one_moment(&self, refnames: &[String]) -> Result<HashMap<String, Option<Oid>>> {
-        let common = self.repo().commondir().to_path_buf();
-        let locks: Vec<PathBuf> = refnames
-            .iter()
-            .map(|name| common.join(format!("{name}.lock")))
-            .chain(std::iter::once(common.join("packed-refs.lock")))
-            .collect();
+        let locks = self.lock_files(refnames.iter().map(String::as_str));
         let read = || -> Result<HashMap<String, Option<Oid>>> {
             refnames.iter().map(|name| Ok((name.clone(), self.ref_target(name)?))).collect()
         };
@@ -175,16 +170,21 @@ impl Store {
         })
     }
 
+    /// The lock files a transaction on `refnames` takes: each ref's, and
+    /// `packed-refs.lock`.
+    fn lock_files<'a>(&self, refnames: impl Iterator<Item = &'a str>) -> Vec<PathBuf> {
+        let common = self.repo().commondir();
+        refnames
+            .map(|name| common.join(format!("{name}.lock")))
+            .chain(std::iter::once(common.join("packed-refs.lock")))
+            .collect()
+    }
+
     /// A lock left behind by a writer that died (`refs/heads/drafts.lock`,
     /// `packed-refs.lock`) would make every attempt fail as if others were
     /// racing; it is reported at once, with where it is and what to do.
     fn refuse_stale_locks(&self, updates: &[RefUpdate]) -> Result<(), UpdateError> {
-        let common = self.repo().commondir().to_path_buf();
-        let locks = updates
-            .iter()
-            .map(|u| common.join(format!("{}.lock", u.refname)))
-            .chain(std::iter::once(common.join("packed-refs.lock")));
-        for lock in locks {
+        for lock in self.lock_files(updates.iter().map(|u| u.refname.as_str())) {
             let Ok(metadata) = std::fs::symlink_metadata(&lock) else { continue };
             let age = metadata.modified().ok().and_then(|m| m.elapsed().ok()).unwrap_or_default();
             if age >= STALE_LOCK_AFTER {

@@ -600,12 +600,13 @@ impl Service {
                 match held.as_slice() {
                     [] => Error::new(Code::Conflict, "a local ref moved while sync ran")
                         .with_hint("another command wrote to this clone at the same time; run `draft sync` again"),
-                    [one] => Error::new(Code::Locked, format!("{one} is locked")).with_hint(format!(
-                        "if no git or draft command is running on this clone, remove {one} and run `draft sync` again; nothing was changed"
-                    )),
-                    many => Error::new(Code::Locked, format!("{} are locked", many.join(", "))).with_hint(format!(
+                    held => Error::new(
+                        Code::Locked,
+                        format!("{} {} locked", held.join(", "), if held.len() == 1 { "is" } else { "are" }),
+                    )
+                    .with_hint(format!(
                         "if no git or draft command is running on this clone, remove {} and run `draft sync` again; nothing was changed",
-                        many.join(" and ")
+                        held.join(" and ")
                     )),
                 }
             }
