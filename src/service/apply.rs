@@ -9,7 +9,6 @@ use crate::domain::draft::Status;
 use crate::domain::identity::Actor;
 use crate::domain::spec::EndpointSpec;
 use crate::error::{Code, Error, Result};
-use crate::evidence::NOTES_REF;
 use crate::evidence::record::{APPLY_NAMESPACE, Record};
 use crate::store::RefUpdate;
 use crate::store::refs::{UpdateError, retry_on_race};
@@ -142,9 +141,7 @@ impl Service {
             }
             stop_at("after-checks")?;
 
-            // The log first, then its time (see `stamp`).
-            let notes_tip = self.store.ref_target(NOTES_REF)?;
-            let now = self.stamp(notes_tip)?;
+            let (notes_tip, now) = self.stamp()?;
             let full_id = view.id.to_string();
             let main_ref = format!("refs/heads/{}", layout.config.main_branch);
             let old_main = self.store.ref_target(&main_ref)?;

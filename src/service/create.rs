@@ -11,7 +11,6 @@ use crate::domain::duration::{TTL_HINT, Ttl};
 use crate::domain::identity::Actor;
 use crate::domain::spec::{EndpointSpec, RESOURCE_DIR};
 use crate::error::{Check, Code, Error, Result};
-use crate::evidence::NOTES_REF;
 use crate::evidence::record::{EVIDENCE_NAMESPACE, Record, SignedRecord};
 use crate::store::{RefUpdate, refs::retry_on_race};
 use crate::yaml;
@@ -231,8 +230,7 @@ impl Service {
         let refname = format!("refs/heads/{}", layout.config.drafts_branch);
         retry_on_race(|| {
             let tip = self.drafts_tip(layout)?;
-            let notes_tip = self.store.ref_target(NOTES_REF)?;
-            let now = self.stamp(notes_tip)?;
+            let (notes_tip, now) = self.stamp()?;
             let tree = self.store.commit_tree(tip.commit)?;
             let mut new_tree = tree.id();
             let edits = edit(tip.commit, now)?;

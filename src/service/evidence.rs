@@ -235,10 +235,10 @@ impl Service {
         self.store.write_commit(tree, &parents, &message, "zen-draft", now)
     }
 
-    /// The time of a record that joins the log at notes commit `notes_tip`:
-    /// the clock, read after the tip (every record in the log was stamped
-    /// before it landed, so on one machine this one is no older), and never
-    /// before the log's last record. That one may be a moment ahead when
+    /// The notes tip a record will join, and the record's time, read in that
+    /// order (which is why both come from here): the clock, read after the
+    /// tip (every record in the log was stamped before it landed, so on one
+    /// machine this one is no older), and never before the log's last record. That one may be a moment ahead when
     /// another clone's clock is, or when the record was stamped by a process
     /// whose clock is injected; up to [`MAX_AHEAD_SECONDS`] ahead, the most
     /// the gate lets a record run ahead of its arrival, this record takes its
@@ -247,9 +247,10 @@ impl Service {
     /// clock is the one to doubt: the record takes that clock, `verify`
     /// reports it out of order, the gate refuses it (`GATE_CLOCK_SKEW`), and
     /// `draft sync` on a machine whose clock is right stamps it again.
-    pub(crate) fn stamp(&self, notes_tip: Option<Oid>) -> Result<DateTime<Utc>> {
+    pub(crate) fn stamp(&self) -> Result<(Option<Oid>, DateTime<Utc>)> {
+        let notes_tip = self.store.ref_target(NOTES_REF)?;
         let last = notes_tip.map(|tip| self.last_record_time(tip)).transpose()?.flatten();
-        Ok(stamp_after(self.now(), last))
+        Ok((notes_tip, stamp_after(self.now(), last)))
     }
 
     /// The latest time among the records of the last notes commit, at or

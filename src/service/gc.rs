@@ -151,9 +151,7 @@ impl Service {
         signer: &dyn crate::evidence::signing::Signer,
         chosen: &[(&super::DraftView, Record)],
     ) -> Result<git2::Oid, UpdateError> {
-        let notes_tip = self.store.ref_target(NOTES_REF)?;
-        // The log first, then its time (see `stamp`).
-        let now = self.stamp(notes_tip)?;
+        let (notes_tip, now) = self.stamp()?;
         let first_position = self.log_size(notes_tip)?;
         let mut parent = tip.commit;
         let mut notes: Vec<(git2::Oid, String, SignedRecord)> = Vec::new();

@@ -297,9 +297,12 @@ impl Service {
             self.store.ensure_clean(&paths)?;
         }
         let changed = retry_on_race(|| {
-            // Rechecked on every attempt: another `trust init` may have won.
+            // Rechecked on every attempt, on the log the record joins:
+            // another `trust init` may have won.
             let layout = self.layout()?;
-            self.check_rooting(rooting, &layout)?;
+            let (notes_tip, now) = self.stamp()?;
+            let timeline = self.timeline_at(Arc::new(self.allowed_signers(&layout)?), notes_tip)?;
+            check_rooting(rooting, &timeline)?;
             let tree = self.store.commit_tree(layout.main.commit)?;
             let read = |path: &str| -> Result<String> {
                 match self.store.blob_id_at(&tree, path)? {
@@ -327,11 +330,8 @@ impl Service {
             } else {
                 format!("{what}: {subject}\n\nChanged-By: {actor}\n")
             };
-            // The log first, then its time (see `stamp`).
-            let notes_tip = self.store.ref_target(NOTES_REF)?;
-            let now = self.stamp(notes_tip)?;
             let commit = self.store.write_commit(tree, &[layout.main.commit], &message, &actor.to_string(), now)?;
-            let note = self.config_note(&layout, notes_tip, actor, signer, commit, now)?;
+            let note = self.config_note(&timeline, notes_tip, actor, signer, commit, now)?;
             let position = self.log_size(note.old)?;
             if checked_out {
                 self.store.journal_follow(commit, &paths)?;
@@ -361,23 +361,6 @@ impl Service {
         Ok(changed)
     }
 
-    /// A root only for a log without one; any other change only after it.
-    fn check_rooting(&self, rooting: Rooting, layout: &Layout) -> Result<()> {
-        match (rooting, self.timeline(layout)?.root()) {
-            (Rooting::Rooted, None) => Err(Error::new(
-                Code::TrustRootMissing,
-                "this log has no trust root yet, so nothing vouches for a change to .zen/",
-            )
-            .with_hint("an admin runs `draft trust init` first")),
-            (Rooting::Root, Some(root)) => Err(Error::new(
-                Code::Conflict,
-                format!("this log already has a trust root, at position {}", root.record.position()),
-            )
-            .with_hint("change .zen/ with `draft signers add|remove` or `draft config set`")),
-            _ => Ok(()),
-        }
-    }
-
     /// Lands again, on the tips a sync replays onto, a change to `.zen/`
     /// made in this clone: its commit goes onto main as it is when main is
     /// still its parent there, with a record signed again at the log's next
@@ -394,9 +377,9 @@ impl Service {
         }
         let signer = self.signer_for(&layout, actor, ADMIN_NAMESPACE, Code::NotAnAdmin)?;
         retry_on_race(|| {
-            let notes_tip = self.store.ref_target(NOTES_REF)?;
-            let now = self.stamp(notes_tip)?;
-            let note = self.config_note(&layout, notes_tip, actor, signer.as_ref(), commit, now)?;
+            let (notes_tip, now) = self.stamp()?;
+            let timeline = self.timeline_at(Arc::new(self.allowed_signers(&layout)?), notes_tip)?;
+            let note = self.config_note(&timeline, notes_tip, actor, signer.as_ref(), commit, now)?;
             let main_ref = format!("refs/heads/{}", layout.config.main_branch);
             let main = RefUpdate { refname: main_ref, old: Some(layout.main.commit), new: commit };
             self.store.update_refs(&[main, note], "draft sync: replay a change to .zen/")?;
@@ -405,10 +388,11 @@ impl Service {
     }
 
     /// The notes update that lands a `config_changed` record for `commit`
-    /// at the next position of the log at `notes_tip`.
+    /// at the next position of the log at `notes_tip`, whose `timeline` it
+    /// links to.
     fn config_note(
         &self,
-        layout: &Layout,
+        timeline: &Timeline,
         notes_tip: Option<Oid>,
         actor: &Actor,
         signer: &dyn crate::evidence::signing::Signer,
@@ -420,9 +404,7 @@ impl Service {
             Ok(self.store.blob_id_at(&tree, path)?.map(|b| b.to_string()).unwrap_or_default())
         };
         let (signers_blob, config_blob) = (blob(ALLOWED_SIGNERS_PATH)?, blob(CONFIG_PATH)?);
-        // The record links to the last change of the very log it joins.
-        let current = Arc::new(self.allowed_signers(layout)?);
-        let previous = self.timeline_at(current, notes_tip)?.changes.last().map(|(c, _)| c.digest());
+        let previous = timeline.changes.last().map(|(c, _)| c.digest());
         let position = self.log_size(notes_tip)?;
         let record = Record::ConfigChanged {
             changed_by: actor.to_string(),
@@ -482,4 +464,21 @@ fn line_names(line: &str, who: &str) -> bool {
         .windows(2)
         .find_map(|pair| ssh_key::PublicKey::from_openssh(&pair.join(" ")).ok());
     key.is_some_and(|k| k.fingerprint(ssh_key::HashAlg::Sha256).to_string() == who)
+}
+
+/// A root only for a log without one; any other change only after it.
+fn check_rooting(rooting: Rooting, timeline: &Timeline) -> Result<()> {
+    match (rooting, timeline.root()) {
+        (Rooting::Rooted, None) => Err(Error::new(
+            Code::TrustRootMissing,
+            "this log has no trust root yet, so nothing vouches for a change to .zen/",
+        )
+        .with_hint("an admin runs `draft trust init` first")),
+        (Rooting::Root, Some(root)) => Err(Error::new(
+            Code::Conflict,
+            format!("this log already has a trust root, at position {}", root.record.position()),
+        )
+        .with_hint("change .zen/ with `draft signers add|remove` or `draft config set`")),
+        _ => Ok(()),
+    }
 }
