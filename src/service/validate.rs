@@ -35,7 +35,14 @@ pub struct Validated {
 }
 
 impl Service {
+    /// The checks apply runs, for the drafts `scope` names, all judged at
+    /// one moment of the refs (a writer landing meanwhile counts whole or
+    /// not at all).
     pub fn validate(&self, scope: &ValidateScope) -> Result<Vec<Validated>> {
+        self.at_one_moment(|| self.validate_pinned(scope))
+    }
+
+    fn validate_pinned(&self, scope: &ValidateScope) -> Result<Vec<Validated>> {
         let layout = self.layout()?;
         let entries = match scope {
             ValidateScope::Ids(ids) => ids
@@ -43,14 +50,17 @@ impl Service {
                 .map(|id| self.find(&layout, id).map(|v| Listed::Draft(Box::new(v))))
                 .collect::<Result<Vec<_>>>()?,
             // Never through `list`: what decides reads no cache.
-            ValidateScope::Open | ValidateScope::All => self
-                .load_all(&layout, self.drafts_tip(&layout)?.commit, Checking::Exact)?
-                .into_iter()
-                .filter(|e| match (scope, e) {
-                    (ValidateScope::Open, Listed::Draft(v)) => v.state == State::Pending,
-                    _ => true,
-                })
-                .collect(),
+            ValidateScope::Open | ValidateScope::All => {
+                let tip = self.drafts_tip(&layout)?.commit;
+                super::crash_point("validate", "after-drafts");
+                let all = self.load_all(&layout, tip, Checking::Exact)?;
+                all.into_iter()
+                    .filter(|e| match (scope, e) {
+                        (ValidateScope::Open, Listed::Draft(v)) => v.state == State::Pending,
+                        _ => true,
+                    })
+                    .collect()
+            }
         };
         let rivals = pending_by_resource(&entries);
         entries

@@ -187,3 +187,39 @@ fn a_repo_flag_naming_no_repo_is_refused_as_not_a_repo() {
 
     repo.run(Who::Nobody, &["--repo", nowhere.to_str().unwrap(), "list"]).refused("NOT_A_REPO");
 }
+
+/// A listing reads the branches and the log at one moment: a discard landing
+/// while it reads (its drafts commit and its record) counts whole or not at
+/// all. Before, a listing that had read the drafts branch saw the discard's
+/// record but not its file, and showed a pending draft with invalid evidence.
+#[test]
+fn a_discard_landing_while_list_reads_shows_one_state() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("billing");
+    let listed = crate::support::read_while_a_discard_lands(&repo, &["list"], "list:after-drafts", &id);
+    let drafts = listed["drafts"].as_array().expect("a drafts array");
+    assert_eq!(drafts.len(), 1, "{listed:#}");
+    assert_eq!(drafts[0]["status"], "pending", "{listed:#}");
+    assert_eq!(drafts[0]["evidence"], "verified", "{listed:#}");
+    assert_eq!(repo.list_json(&["--all"])[0]["status"], "discarded");
+
+    // The table people read takes the same path.
+    let id = repo.create_endpoint("payments");
+    let mut table = repo.std_command(Who::Nobody, crate::support::DRAFT_BIN);
+    table.arg("list");
+    let output = crate::support::paused(table, "list:after-drafts", || {
+        repo.draft(&["discard", &id, "--reason", "superseded"]).success();
+    });
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && text.contains("verified") && !text.contains("invalid"), "{text}");
+}
+
+/// `draft show` too: the draft, its checks and its evidence are one state.
+#[test]
+fn a_discard_landing_while_show_reads_shows_one_state() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("billing");
+    let shown = crate::support::read_while_a_discard_lands(&repo, &["show", &id], "show:after-drafts", &id);
+    assert_eq!(shown["status"], "pending", "{shown:#}");
+    assert_eq!(shown["evidence"], "verified", "{shown:#}");
+}

@@ -789,6 +789,18 @@ pub fn paused(mut cmd: std::process::Command, point: &str, meanwhile: impl FnOnc
     child.wait_with_output().expect("draft runs")
 }
 
+/// `args` as nobody, paused at `point` while alice discards `id`; the
+/// command's JSON document.
+pub fn read_while_a_discard_lands(repo: &TestRepo, args: &[&str], point: &str, id: &str) -> serde_json::Value {
+    let mut read = repo.std_command(Who::Nobody, DRAFT_BIN);
+    read.arg("--json").args(args);
+    let output = paused(read, point, || {
+        repo.draft(&["discard", id, "--reason", "superseded"]).success();
+    });
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("a JSON document")
+}
+
 /// The fixture repo `fixtures/repos/day-folder-layout/`: made by zen-draft
 /// 0.1 (commit ccc7a66) on 2026-12-01 with its day-folder layout, as
 /// `fixtures/README.md` tells. Its drafts were created at 08:30 UTC that day

@@ -319,3 +319,16 @@ fn a_planted_rivals_index_cannot_invent_a_conflict() {
     let rival = repo.create_endpoint("shared");
     assert_eq!(repo.json(Who::Nobody, &["show", &first])["conflicts"], serde_json::json!([rival]));
 }
+
+/// What decides reads the refs at one moment too: a discard landing while
+/// validate reads is judged whole or not at all. Before, validate had read
+/// the drafts branch before the discard and its log after, and failed the
+/// pending draft for a record of a discard its file did not show.
+#[test]
+fn a_discard_landing_while_validate_reads_is_no_failure() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("billing");
+    let report = crate::support::read_while_a_discard_lands(&repo, &["validate"], "validate:after-drafts", &id);
+    assert_eq!(results(&report).len(), 1, "{report:#}");
+    assert_eq!(results(&report)[0]["ok"], true, "{report:#}");
+}

@@ -177,9 +177,12 @@ impl Service {
         map: &(dyn Fn(Listed, usize) -> T + Sync),
         each: &mut dyn FnMut(T) -> Result<()>,
     ) -> Result<()> {
-        let layout = self.layout()?;
-        let tip = self.drafts_tip(&layout)?.commit;
-        self.walk(&layout, tip, filter, Checking::Shown, map, None, each)
+        self.at_one_moment(|| {
+            let layout = self.layout()?;
+            let tip = self.drafts_tip(&layout)?.commit;
+            crate::service::crash_point("list", "after-drafts");
+            self.walk(&layout, tip, filter, Checking::Shown, map, None, each)
+        })
     }
 
     /// What `draft --json list` writes: each kept draft's JSON and the
@@ -187,6 +190,10 @@ impl Service {
     /// remembers rows (`rows`): a second one reads no draft file it listed
     /// before, only trees, and writes the same bytes.
     pub fn list_json(&self, filter: &ListFilter, each: &mut dyn FnMut(JsonEntry) -> Result<()>) -> Result<()> {
+        self.at_one_moment(|| self.list_json_pinned(filter, each))
+    }
+
+    fn list_json_pinned(&self, filter: &ListFilter, each: &mut dyn FnMut(JsonEntry) -> Result<()>) -> Result<()> {
         let layout = self.layout()?;
         let rows = Rows::load(&self.store);
         let folders = Folders::load(&self.store);
@@ -200,6 +207,7 @@ impl Service {
         };
         let remembering = Remembering { rows: &rows, folders: &folders, render: &render };
         let tip = self.drafts_tip(&layout)?.commit;
+        crate::service::crash_point("list", "after-drafts");
         self.walk(&layout, tip, filter, Checking::Shown, &map, Some(&remembering), each)?;
         rows.finish();
         folders.finish();
@@ -315,9 +323,17 @@ impl Service {
         parallel::pipeline(&files, &mut prepare, &work, each)
     }
 
+    /// One draft as a reviewer sees it: the file, its diff against main,
+    /// its checks, rivals and evidence, all read at one moment.
     pub fn show(&self, id: &str) -> Result<Shown> {
+        self.at_one_moment(|| self.show_pinned(id))
+    }
+
+    fn show_pinned(&self, id: &str) -> Result<Shown> {
         let layout = self.layout()?;
-        let view = self.find(&layout, id)?;
+        let tip = self.drafts_tip(&layout)?.commit;
+        crate::service::crash_point("show", "after-drafts");
+        let view = self.find_at(&layout, tip, id)?;
         let main_tree = self.store.commit_tree(layout.main.commit)?;
         let spec_digest = view.draft.proposed_spec.as_ref().map(value_digest);
         let spec = endpoint_spec(&view.draft);
