@@ -93,12 +93,18 @@ writes() {
     -n draft "env ZEN_USER_ID=alice ZEN_SIGNING_KEY=$key $draft --repo $repo apply \$(cat $out/next-id)"
 }
 
-# verify REPO NAME KEY: the whole log; then, after 100 more creates, the
-# whole log again and only what came after the first tree head (--since).
+# verify REPO NAME KEY: the whole log, against git reading the drafts' blobs
+# and against git reading everything verify must read: those blobs, every
+# note (the records) and every annotated commit (the notes tree's entries
+# outside its drafts/ and config/ index folders, whose paths name the commit).
+# Then, after 100 more creates, the whole log again and only what came after
+# the first tree head (--since).
 verify() {
   local repo=$1 name=$2 key=$3
+  local notes="git -C $repo ls-tree -r refs/notes/zen-evidence | awk '\$4 !~ /^(drafts|config)\\// { p = \$4; gsub(\"/\", \"\", p); print \$3; print p }'"
   measure "verify-$name" --warmup 1 --runs 5 -n draft "$draft --repo $repo evidence verify" \
-    -n git "git -C $repo ls-tree -r --object-only drafts | git -C $repo cat-file --batch > /dev/null"
+    -n git "git -C $repo ls-tree -r --object-only drafts | git -C $repo cat-file --batch > /dev/null" \
+    -n git-all "{ git -C $repo ls-tree -r --object-only drafts; $notes; } | git -C $repo cat-file --batch > /dev/null"
   local head
   head=$("$draft" --repo "$repo" --json evidence verify | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%s:%s" % (d["size"], d["root"]))')
   for i in $(seq 100); do
