@@ -121,7 +121,12 @@ impl Service {
             let layout = self.layout()?;
             let drafts_tip = self.drafts_tip(&layout)?;
             let view = self.find_at(&layout, drafts_tip.commit, id)?;
-            let checks = self.draft_checks(&layout, &view, reviewed_digest)?;
+            // The lifetime is judged at the time the record will bear, which
+            // follows the log's last record when another clone's clock is a
+            // little ahead: no record says a draft was applied after it
+            // expired.
+            let (notes_tip, now) = self.stamp()?;
+            let checks = self.draft_checks_at(&layout, &view, reviewed_digest, now)?;
             if checks.iter().any(|c| !c.ok) {
                 return Err(UpdateError::Failed(Error::from_checks(checks)));
             }
@@ -141,7 +146,6 @@ impl Service {
             }
             stop_at("after-checks")?;
 
-            let (notes_tip, now) = self.stamp()?;
             let full_id = view.id.to_string();
             let main_ref = format!("refs/heads/{}", layout.config.main_branch);
             let old_main = self.store.ref_target(&main_ref)?;

@@ -86,14 +86,25 @@ impl Service {
     /// domain, with the evidence check (and the reviewed digest, for apply)
     /// before `BASE_CHANGED`. `view.evidence` must be filled in.
     pub(crate) fn draft_checks(&self, layout: &Layout, view: &DraftView, reviewed: Option<&str>) -> Result<Vec<Check>> {
+        self.draft_checks_at(layout, view, reviewed, self.now())
+    }
+
+    /// [`Service::draft_checks`], with the draft's lifetime judged at `now`:
+    /// for apply, the time its record will bear.
+    pub(crate) fn draft_checks_at(
+        &self,
+        layout: &Layout,
+        view: &DraftView,
+        reviewed: Option<&str>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<Check>> {
         let main_tree = self.store.commit_tree(layout.main.commit)?;
         let current_base = match view.draft.spec_name() {
             Some(name) => self.store.blob_id_at(&main_tree, &resource_path(name))?.map(|b| b.to_string()),
             None => None,
         };
         let tenant = self.caller_tenant(&layout.config);
-        let ctx =
-            DraftContext { now: self.now(), tenant, config: &layout.config, current_base: current_base.as_deref() };
+        let ctx = DraftContext { now, tenant, config: &layout.config, current_base: current_base.as_deref() };
         let mut checks = check_draft(&view.draft, &ctx);
         let spec_digest = view.draft.proposed_spec.as_ref().map(value_digest);
         let base_changed = checks.pop().expect("check_draft ends with BASE_CHANGED");

@@ -475,3 +475,32 @@ fn on_a_terminal_apply_shows_the_diff_and_the_checks_and_asks_first() {
     assert!(accepted.contains("Applied draft"), "{accepted}");
     assert_ne!(repo.rev_parse("main"), main);
 }
+
+/// A draft's lifetime is judged at the time the apply's record will bear.
+/// When the log's last record is a little ahead of this clone's clock
+/// (another clone's clock), the apply takes that record's time, so a draft
+/// that has expired by then is refused rather than recorded as applied after
+/// it expired; one still alive by then is applied at that time.
+#[test]
+fn apply_judges_the_lifetime_at_the_time_its_record_bears() {
+    let repo = TestRepo::new();
+    // Whole seconds, as records are written.
+    let start = chrono::SubsecRound::trunc_subsecs(chrono::Utc::now(), 0);
+    let at = |seconds: i64| (start + chrono::Duration::seconds(seconds)).to_rfc3339();
+    let create = |name: &str, ttl: &str, clock: &str| {
+        let url = format!("https://hooks.example.com/{name}");
+        let args = ["create", "endpoint", "--name", name, "--provider", "stripe", "--target-url", &url, "--ttl", ttl];
+        repo.run(Who::Agent, &args).env("ZEN_TEST_CLOCK", clock).json()["id"].as_str().unwrap().to_string()
+    };
+    let short = create("short", "60s", &at(0));
+    let long = create("long", "120s", &at(0));
+    create("ahead", "1d", &at(70));
+
+    let refusal = repo.run(Who::Human, &["apply", &short]).env("ZEN_TEST_CLOCK", &at(30)).refused("EXPIRED");
+    assert!(refusal.message.contains("expired"), "{}", refusal.message);
+    repo.run(Who::Human, &["apply", &long]).env("ZEN_TEST_CLOCK", &at(30)).json();
+    let applied = repo.show_json(&long);
+    let applied_at = chrono::DateTime::parse_from_rfc3339(applied["applied_at"].as_str().unwrap()).unwrap();
+    assert_eq!(applied_at, start + chrono::Duration::seconds(70), "the time of the record it follows: {applied:#}");
+    repo.draft(&["evidence", "verify"]).success();
+}
