@@ -126,9 +126,12 @@ async fn index(
     };
     let listed = state
         .run(&visitor.caller(), move |service| {
-            let listing = service.list(&filter)?;
-            let pending = ListFilter { status: Some("pending".into()), ..ListFilter::default() };
-            Ok((listing, service.list(&pending)?.entries.len()))
+            // The table and the pending count in the frame, of one moment.
+            service.at_one_moment(|| {
+                let listing = service.list(&filter)?;
+                let pending = ListFilter { status: Some("pending".into()), ..ListFilter::default() };
+                Ok((listing, service.list(&pending)?.entries.len()))
+            })
         })
         .await;
     match listed {
@@ -146,9 +149,11 @@ async fn review(State(state): State<AppState>, headers: HeaderMap, Path(id): Pat
     };
     let shown = state
         .run(&visitor.caller(), move |service| {
-            let shown = service.show(&id)?;
-            let pending = ListFilter { status: Some("pending".into()), ..ListFilter::default() };
-            Ok((shown, service.list(&pending)?.entries.len()))
+            service.at_one_moment(|| {
+                let shown = service.show(&id)?;
+                let pending = ListFilter { status: Some("pending".into()), ..ListFilter::default() };
+                Ok((shown, service.list(&pending)?.entries.len()))
+            })
         })
         .await;
     match shown {

@@ -61,11 +61,14 @@ impl Service {
             names.push(format!("refs/heads/{branch}"));
             names.push(format!("refs/remotes/{remote}/{branch}"));
         }
-        let tips = self.store.tips_at_one_moment(&names)?;
-        // A local branch that does not exist is left out, so its
-        // remote-tracking branch (pinned too) stands in for it as always.
-        let pinned = tips.into_iter().filter(|(name, tip)| tip.is_some() || !name.starts_with("refs/heads/")).collect();
-        let (result, _) = self.store.replaying(pinned, read);
+        // A local branch that does not exist is pinned absent, so its
+        // remote-tracking branch (pinned too) stands in for it as always,
+        // even if a writer makes the local branch meanwhile.
+        let pinned = self.store.tips_at_one_moment(&names)?;
+        let (result, _) = self.store.replaying(pinned, || {
+            super::crash_point("read", "pinned");
+            read()
+        });
         result
     }
 

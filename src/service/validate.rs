@@ -63,6 +63,7 @@ impl Service {
             }
         };
         let rivals = pending_by_resource(&entries);
+        let (_, at) = self.stamp()?;
         entries
             .into_iter()
             .map(|entry| match entry {
@@ -73,7 +74,7 @@ impl Service {
                     conflicts: Vec::new(),
                 }),
                 Listed::Draft(view) => {
-                    let checks = self.draft_checks(&layout, &view, None)?;
+                    let checks = self.draft_checks(&layout, &view, None, at)?;
                     let id = view.id.to_string();
                     let conflicts = conflicts_of(&rivals, &view, &id);
                     Ok(Validated { ok: checks.iter().all(|c| c.ok), id, checks, conflicts })
@@ -85,18 +86,17 @@ impl Service {
     /// Every draft check apply runs, in SPEC order: the pure checks of the
     /// domain, with the evidence check (and the reviewed digest, for apply)
     /// before `BASE_CHANGED`. `view.evidence` must be filled in.
-    pub(crate) fn draft_checks(&self, layout: &Layout, view: &DraftView, reviewed: Option<&str>) -> Result<Vec<Check>> {
-        self.draft_checks_at(layout, view, reviewed, self.now())
-    }
-
-    /// [`Service::draft_checks`], with the draft's lifetime judged at `now`:
-    /// for apply, the time its record will bear.
-    pub(crate) fn draft_checks_at(
+    ///
+    /// The draft's lifetime is judged at `at`: the time an apply's record
+    /// would bear now ([`Service::stamp`]), which follows the log's last
+    /// record when another clone's clock is a little ahead, so `show`,
+    /// `validate` and `apply` agree on whether a draft has expired.
+    pub(crate) fn draft_checks(
         &self,
         layout: &Layout,
         view: &DraftView,
         reviewed: Option<&str>,
-        now: chrono::DateTime<chrono::Utc>,
+        at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<Check>> {
         let main_tree = self.store.commit_tree(layout.main.commit)?;
         let current_base = match view.draft.spec_name() {
@@ -104,7 +104,7 @@ impl Service {
             None => None,
         };
         let tenant = self.caller_tenant(&layout.config);
-        let ctx = DraftContext { now, tenant, config: &layout.config, current_base: current_base.as_deref() };
+        let ctx = DraftContext { now: at, tenant, config: &layout.config, current_base: current_base.as_deref() };
         let mut checks = check_draft(&view.draft, &ctx);
         let spec_digest = view.draft.proposed_spec.as_ref().map(value_digest);
         let base_changed = checks.pop().expect("check_draft ends with BASE_CHANGED");

@@ -116,10 +116,16 @@ impl Store {
     /// (`origin/<name>`).
     pub fn branch_tip(&self, name: &str) -> Result<Option<BranchTip>> {
         let local = format!("refs/heads/{name}");
-        if let Some(replayed) = self.overlay.get(&local) {
-            return Ok(replayed.map(|commit| BranchTip { refname: local, commit, is_local: true }));
+        let remote = format!("refs/remotes/{}/{name}", self.remote);
+        match self.overlay.get(&local) {
+            Some(Some(commit)) => return Ok(Some(BranchTip { refname: local, commit, is_local: true })),
+            // A replay's branch that does not exist; but a reader at one
+            // moment that found no local branch pinned the remote-tracking
+            // one too, which stands in for it.
+            Some(None) if self.overlay.get(&remote).is_none() => return Ok(None),
+            _ => {}
         }
-        for (refname, is_local) in [(local, true), (format!("refs/remotes/{}/{name}", self.remote), false)] {
+        for (refname, is_local) in [(local, true), (remote, false)] {
             // A reader at one moment pins remote-tracking branches too.
             if let Some(pinned) = self.overlay.get(&refname) {
                 match pinned {

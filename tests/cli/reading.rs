@@ -223,3 +223,25 @@ fn a_discard_landing_while_show_reads_shows_one_state() {
     assert_eq!(shown["status"], "pending", "{shown:#}");
     assert_eq!(shown["evidence"], "verified", "{shown:#}");
 }
+
+/// In a clone with only `origin/drafts`, the first discard makes the local
+/// drafts branch. A listing that found no local branch when it pinned the
+/// refs keeps reading `origin/drafts` with the notes of that moment, even if
+/// the branch appears while it reads. Before, it read the new local branch
+/// beside the old notes: the discarded file without its record.
+#[test]
+fn a_local_branch_made_while_list_reads_does_not_mix_into_it() {
+    let (_source, repo, id) = ci_clone();
+    repo.git(&["fetch", "-q", "origin", NOTES_REFSPEC]);
+    let mut list = repo.std_command(Who::Nobody, crate::support::DRAFT_BIN);
+    list.args(["--json", "list", "--all"]);
+    let output = crate::support::paused(list, "read:pinned", || {
+        repo.draft(&["discard", &id, "--reason", "superseded"]).success();
+        assert!(repo.git_succeeds(&["rev-parse", "--verify", "-q", "refs/heads/drafts"]), "the discard made it");
+    });
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let listed: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(listed["drafts"][0]["status"], "pending", "{listed:#}");
+    assert_eq!(listed["drafts"][0]["evidence"], "verified", "{listed:#}");
+    assert_eq!(repo.list_json(&["--all"])[0]["status"], "discarded");
+}
