@@ -63,7 +63,7 @@ impl Service {
             }
         };
         let rivals = pending_by_resource(&entries);
-        let (_, at) = self.stamp()?;
+        let at = self.now();
         entries
             .into_iter()
             .map(|entry| match entry {
@@ -87,10 +87,10 @@ impl Service {
     /// domain, with the evidence check (and the reviewed digest, for apply)
     /// before `BASE_CHANGED`. `view.evidence` must be filled in.
     ///
-    /// The draft's lifetime is judged at `at`: the time an apply's record
-    /// would bear now ([`Service::stamp`]), which follows the log's last
-    /// record when another clone's clock is a little ahead, so `show`,
-    /// `validate` and `apply` agree on whether a draft has expired.
+    /// The draft's lifetime is judged at `at`: this clone's clock for `show`
+    /// and `validate`; for apply, the time its record will bear
+    /// ([`Service::stamp`]), which follows the log's last record when
+    /// another clone's clock is up to a minute ahead.
     pub(crate) fn draft_checks(
         &self,
         layout: &Layout,

@@ -338,7 +338,7 @@ impl Service {
         let spec_digest = view.draft.proposed_spec.as_ref().map(value_digest);
         let spec = endpoint_spec(&view.draft);
         let open = matches!(view.state, State::Pending | State::Expired);
-        let checks = if open { self.draft_checks(&layout, &view, None, self.stamp()?.1)? } else { Vec::new() };
+        let checks = if open { self.draft_checks(&layout, &view, None, self.now())? } else { Vec::new() };
         let base_changed = checks.iter().any(|c| c.code == Code::BaseChanged && !c.ok);
         // Advice, never a reason to fail the review: an index that cannot be
         // read or brought forward shows no conflict.
