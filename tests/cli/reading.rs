@@ -245,3 +245,49 @@ fn a_local_branch_made_while_list_reads_does_not_mix_into_it() {
     assert_eq!(listed["drafts"][0]["evidence"], "verified", "{listed:#}");
     assert_eq!(repo.list_json(&["--all"])[0]["status"], "discarded");
 }
+
+/// `GET path` on `addr` over plain HTTP/1.1 with `cookie`; the whole reply.
+fn http_get(addr: &str, path: &str, cookie: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("the server listens");
+    let cookie = cookie.map(|c| format!("Cookie: {c}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{cookie}Connection: close\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
+/// The dashboard's table and the pending count beside it are one moment:
+/// a discard landing while the page reads shows in neither or in both.
+/// Before, the table and the count were two reads, and the page listed a
+/// pending draft beside "0 pending".
+#[test]
+fn a_dashboard_page_reads_its_table_and_its_pending_count_at_one_moment() {
+    let repo = TestRepo::new();
+    let id = repo.create_endpoint("billing");
+    let pause = tempfile::tempdir().unwrap();
+    let mut command = repo.std_command(Who::Human, crate::support::DRAFT_BIN);
+    command.env("ZEN_TEST_PAUSE", "read:pinned").env("ZEN_TEST_PAUSE_DIR", pause.path());
+    let mut served = crate::support::Served::start(command);
+    let login = served.wait_for("/login?token=");
+    let path = login.trim().split(&served.addr).nth(1).expect("a login URL on the server's address").to_string();
+    let signed_in = http_get(&served.addr, &path, None);
+    let cookie = signed_in
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("the login sets a cookie: {signed_in}"))
+        .to_string();
+
+    let addr = served.addr.clone();
+    let page = std::thread::spawn(move || http_get(&addr, "/", Some(&cookie)));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !pause.path().join("reached").exists() {
+        assert!(std::time::Instant::now() < deadline, "the page never read: {}", served.log());
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    repo.draft(&["discard", &id, "--reason", "superseded"]).success();
+    std::fs::write(pause.path().join("go"), b"").unwrap();
+    let html = page.join().unwrap();
+    assert!(html.contains(&id[..8]) && html.contains(">1 pending</a>"), "{html}");
+}
