@@ -238,12 +238,13 @@ impl Service {
     /// The notes tip a record will join, and the record's time, read in that
     /// order (which is why both come from here): the clock, read after the
     /// tip (every record in the log was stamped before it landed, so on one
-    /// machine this one is no older), and never before the log's last record. That one may be a moment ahead when
-    /// another clone's clock is, or when the record was stamped by a process
-    /// whose clock is injected; up to [`MAX_AHEAD_SECONDS`] ahead, the most
-    /// the gate lets a record run ahead of its arrival, this record takes its
-    /// time (rounded up to the whole second records are written in), so time
-    /// never runs backwards along the log. Further ahead, this machine's
+    /// machine this one is no older), and never before the log's last
+    /// record. That one may be a moment ahead when another clone's clock
+    /// is, or when the record was stamped by a process whose clock is
+    /// injected; up to [`MAX_AHEAD_SECONDS`] ahead, the most the gate lets a
+    /// record run ahead of its arrival, this record takes its time (rounded
+    /// up to the whole second records are written in), so time never runs
+    /// backwards along the log. Further ahead, this machine's
     /// clock is the one to doubt: the record takes that clock, `verify`
     /// reports it out of order, the gate refuses it (`GATE_CLOCK_SKEW`), and
     /// `draft sync` on a machine whose clock is right stamps it again.

@@ -117,16 +117,14 @@ impl Store {
     pub fn branch_tip(&self, name: &str) -> Result<Option<BranchTip>> {
         let local = format!("refs/heads/{name}");
         let remote = format!("refs/remotes/{}/{name}", self.remote);
-        match self.overlay.get(&local) {
-            Some(Some(commit)) => return Ok(Some(BranchTip { refname: local, commit, is_local: true })),
-            // A replay's branch that does not exist; but a reader at one
-            // moment that found no local branch pinned the remote-tracking
-            // one too, which stands in for it.
-            Some(None) if self.overlay.get(&remote).is_none() => return Ok(None),
-            _ => {}
+        // A replay's branch that does not exist stays absent. A reader at
+        // one moment that found no local branch pinned the remote-tracking
+        // one too, which stands in for it below.
+        if self.overlay.get(&local) == Some(None) && self.overlay.get(&remote).is_none() {
+            return Ok(None);
         }
         for (refname, is_local) in [(local, true), (remote, false)] {
-            // A reader at one moment pins remote-tracking branches too.
+            // What a replay or a reader at one moment pinned, else the ref.
             if let Some(pinned) = self.overlay.get(&refname) {
                 match pinned {
                     Some(commit) => return Ok(Some(BranchTip { refname, commit, is_local })),
